@@ -1,0 +1,143 @@
+// Engine, Module, Instance and Imports: the full API. For the one-line case see sandbox.h.
+//
+//   wasm_sandbox::Engine engine;
+//   auto module = engine.load_file("plugin.wasm");          // Result<Module>
+//   if (!module) { puts(module.error().message().c_str()); return 1; }
+//   wasm_sandbox::Imports imports;
+//   imports.add("env", "log", wasm_sandbox::Func::wrap([](int32_t x) { printf("%d\n", x); }));
+//   auto instance = module->instantiate(imports);           // Result<Instance>
+//   auto sum = instance->call<int32_t>("add", 5, 3);        // Result<int32_t>
+//
+// Thread safety: Engine and Module are thread-safe (load and instantiate from any thread).
+// An Instance runs one call at a time: calls on the same instance from two threads must be
+// serialized by the host; different instances run in parallel freely.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "wasm_sandbox/externs.h"
+#include "wasm_sandbox/host.h"
+#include "wasm_sandbox/result.h"
+#include "wasm_sandbox/value.h"
+
+namespace wasm_sandbox {
+
+namespace detail {
+struct EngineState;
+struct ModuleState;
+}  // namespace detail
+
+class Instance;
+
+// Settings fixed when an engine is made. The defaults are the safe ones.
+struct EngineConfig {};
+
+// Time spent loading a module, by stage, and the sizes involved.
+struct CompileStats {
+  double decode_ms = 0;    // read + validate
+  double generate_ms = 0;  // wasm -> C
+  double compile_ms = 0;   // C -> machine code
+  size_t c_bytes = 0;      // generated C
+  size_t code_bytes = 0;   // machine code and data
+};
+
+// The imports an instantiation draws from, by (module, name).
+class Imports {
+ public:
+  Imports& add(std::string module, std::string name, Extern value);
+  // Every export of `instance`, under `module` (how one instance's exports become another's
+  // imports).
+  Imports& add_instance(const std::string& module, const Instance& instance);
+  const Extern* find(std::string_view module, std::string_view name) const;
+
+ private:
+  std::map<std::pair<std::string, std::string>, Extern, std::less<>> entries_;
+};
+
+// A compiled module: immutable, shareable, instantiable any number of times.
+class Module {
+ public:
+  const std::string& name() const;
+  std::span<const ImportDesc> imports() const;
+  std::span<const ExportDesc> exports() const;
+  std::span<const MemoryType> memories() const;  // defined by the module, not imported
+  std::span<const TableType> tables() const;     // defined by the module, not imported
+  size_t function_count() const;                 // defined functions
+  size_t wasm_size() const;
+  const CompileStats& stats() const;
+
+  // Links `imports` and runs the module's start function. Link errors name the import and the
+  // expected and given types; a trap in the start function or in segment initialization is an
+  // ErrorKind::Trap error.
+  Result<Instance> instantiate(const Imports& imports = {}) const;
+
+ private:
+  friend class Engine;
+  explicit Module(std::shared_ptr<const detail::ModuleState> state) : state_(std::move(state)) {}
+  std::shared_ptr<const detail::ModuleState> state_;
+};
+
+class Engine {
+ public:
+  Engine();
+  explicit Engine(EngineConfig config);
+
+  // Validates and compiles a binary module. `name` is used in every message about it.
+  Result<Module> load(std::span<const uint8_t> wasm, std::string_view name = "module.wasm") const;
+  // WebAssembly text.
+  Result<Module> load_wat(std::string_view text, std::string_view name = "module.wat") const;
+  // A file holding a binary module, or text (anything not starting with "\0asm").
+  Result<Module> load_file(const std::filesystem::path& path) const;
+
+ private:
+  std::shared_ptr<detail::EngineState> state_;
+};
+
+// A running module: its memories, globals and tables, and its exports to call.
+class Instance {
+ public:
+  const std::string& name() const;  // the module's name
+  std::span<const ExportDesc> exports() const;
+
+  Result<Extern> get_export(std::string_view name) const;
+  Result<Func> func(std::string_view name) const;
+  Result<Global> global(std::string_view name) const;
+  Result<Memory> memory(std::string_view name = "memory") const;
+  Result<Table> table(std::string_view name) const;
+
+  // Calls an exported function with dynamically typed values.
+  Result<std::vector<Value>> call(std::string_view name, std::span<const Value> args) const;
+  Result<std::vector<Value>> call(std::string_view name, std::initializer_list<Value> args) const {
+    return call(name, std::span<const Value>(args.begin(), args.size()));
+  }
+
+  // Calls an exported function with C++ arguments: R is void, one of int32_t, uint32_t,
+  // int64_t, uint64_t, float, double, or a std::tuple of them for several results.
+  // InvalidArgument if the export's signature does not match.
+  template <class R = void, class... Args>
+    requires(std::is_arithmetic_v<Args> && ...)
+  Result<R> call(std::string_view name, Args... args) const {
+    const Value values[] = {detail::WasmType<Args>::to_value(args)..., Value()};
+    auto results = call(name, std::span<const Value>(values, sizeof...(Args)));
+    if (!results) return std::move(results).error();
+    return detail::ResultsOf<R>::from(*results, name);
+  }
+
+ private:
+  friend class Module;
+  friend class Imports;
+  explicit Instance(std::shared_ptr<detail::InstanceState> state) : state_(std::move(state)) {}
+  std::shared_ptr<detail::InstanceState> state_;
+};
+
+}  // namespace wasm_sandbox

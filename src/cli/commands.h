@@ -1,0 +1,36 @@
+// The subcommands of `wasm-sandbox`. Each returns the process exit code:
+// 0 success, 1 the guest trapped or a check failed, 2 bad usage or a bad module.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace wasm_sandbox::cli {
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailure = 1;
+inline constexpr int kExitUsage = 2;
+
+struct CallOptions {
+  std::string module;
+  std::string function;
+  std::vector<std::string> args;
+};
+int run_call(const CallOptions& options);
+
+struct InspectOptions {
+  std::string module;
+};
+int run_inspect(const InspectOptions& options);
+
+struct WastOptions {
+  std::vector<std::string> scripts;
+  std::string expected_failures;  // file: "script.wast  reason" per line
+  bool verbose = false;           // print every failing assertion
+};
+int run_wast(const WastOptions& options);
+
+// Prints "wasm-sandbox: MESSAGE" on stderr.
+void print_error(const std::string& message);
+
+}  // namespace wasm_sandbox::cli

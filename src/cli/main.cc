@@ -1,0 +1,48 @@
+// wasm-sandbox: run, inspect and test WebAssembly modules from the command line.
+#include <CLI/CLI.hpp>
+#include <cstdio>
+
+#include "cli/commands.h"
+
+namespace wasm_sandbox::cli {
+
+void print_error(const std::string& message) {
+  std::fprintf(stderr, "wasm-sandbox: %s\n", message.c_str());
+}
+
+}  // namespace wasm_sandbox::cli
+
+int main(int argc, char** argv) {
+  using namespace wasm_sandbox::cli;
+  CLI::App app{"wasm-sandbox: run untrusted WebAssembly safely and fast"};
+  app.require_subcommand(1);
+
+  CallOptions call;
+  auto* call_cmd = app.add_subcommand("call", "Call an exported function and print its results");
+  call_cmd->add_option("module", call.module, "module file (.wasm or .wat)")->required();
+  call_cmd->add_option("function", call.function, "exported function")->required();
+  call_cmd->add_option("args", call.args, "arguments, parsed by the function's signature");
+  call_cmd->positionals_at_end();
+
+  InspectOptions inspect;
+  auto* inspect_cmd = app.add_subcommand("inspect", "List a module's imports, exports and sizes");
+  inspect_cmd->add_option("module", inspect.module, "module file (.wasm or .wat)")->required();
+
+  WastOptions wast;
+  auto* wast_cmd = app.add_subcommand("wast", "Run WebAssembly spec scripts");
+  wast_cmd->add_option("scripts", wast.scripts, ".wast files")->required();
+  wast_cmd->add_option("--expected-failures", wast.expected_failures,
+                       "file listing scripts allowed to fail, one per line with its reason");
+  wast_cmd->add_flag("-v,--verbose", wast.verbose, "print every failing assertion");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);
+    return code == 0 ? kExitOk : kExitUsage;
+  }
+  if (*call_cmd) return run_call(call);
+  if (*inspect_cmd) return run_inspect(inspect);
+  if (*wast_cmd) return run_wast(wast);
+  return kExitUsage;
+}

@@ -1,0 +1,74 @@
+// The runtime that generated code runs on: our implementation of the functions wasm-rt.h
+// declares (traps, memories, tables, function types), plus what the host side needs to enter
+// guest code safely.
+//
+// Model: guest code always runs on a per-thread *guest stack* (mmap'd, with a large guard
+// region below it), entered through run_guarded(). A trap longjmps back to the innermost
+// run_guarded() on the same thread; a SIGSEGV/SIGBUS raised while the thread executes guest
+// code becomes a trap (a fault in the guard region of the guest stack is stack exhaustion,
+// any other is an out-of-bounds access caught by a linear memory's guard pages). Every other
+// fault is passed on to the handler the process had before. No signal mask is saved per call:
+// the handlers run with SA_NODEFER, so leaving one by longjmp leaves the mask as it was.
+//
+// Thread safety: every function here may be called from any thread. Each thread gets its own
+// unwind target, guest stack and alternate signal stack, created on its first guarded call and
+// freed when the thread exits.
+#pragma once
+
+#include <wasm-rt.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "wasm_sandbox/result.h"
+
+namespace wasm_sandbox::runtime {
+
+// Installs the fault handlers (once per process). Called by the engine; idempotent.
+void ensure_initialized();
+
+// Runs fn(arg) on this thread's guest stack with trap recovery. Returns TrapKind::None when
+// fn returned normally. Nested calls (guest -> host -> guest) are allowed; a trap unwinds only
+// to the innermost run_guarded(). fn must not hold C++ objects with destructors across a trap:
+// a trap skips them.
+TrapKind run_guarded(void (*fn)(void*), void* arg);
+
+// Ends the current guarded call with a trap. `message` (may be empty) travels with it and is
+// returned by take_trap_message(). REQUIRES: called inside run_guarded() on this thread.
+[[noreturn]] void trap(TrapKind kind, std::string_view message = {});
+
+// The message of the last trap on this thread (empty for plain guest traps); clears it.
+std::string take_trap_message();
+
+// Host code called from guest code runs outside "guest mode", so that a fault in it is the
+// host's own fault and reaches the host's handler. RAII: leaves guest mode, restores it on
+// scope exit. (A trap skips the destructor; run_guarded() restores the mode itself.)
+class HostScope {
+ public:
+  HostScope();
+  ~HostScope();
+  HostScope(const HostScope&) = delete;
+  HostScope& operator=(const HostScope&) = delete;
+
+ private:
+  bool was_in_guest_;
+};
+
+// Sizes of the guest stack, the guard region below it and the alternate signal stack.
+inline constexpr size_t kGuestStackSize = 8u << 20;
+inline constexpr size_t kGuestStackGuard = 4u << 20;
+inline constexpr size_t kAltStackSize = 64u << 10;
+
+// Linear memories reserve this much address space: any 32-bit address plus any 32-bit
+// offset plus the widest access lands inside the reservation, so guard pages catch every
+// out-of-bounds access without an explicit check.
+inline constexpr uint64_t kMemoryReservation = (8ull << 30) + (64u << 10);
+inline constexpr uint32_t kPageSize = 65536;
+// wasm_rt_memory_t keeps the byte size in 32 bits, so a memory can hold at most 65535 pages.
+inline constexpr uint32_t kMaxPages = 65535;
+// Largest table the runtime allocates, in elements.
+inline constexpr uint32_t kMaxTableElements = 10'000'000;
+
+}  // namespace wasm_sandbox::runtime

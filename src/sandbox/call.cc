@@ -1,0 +1,210 @@
+// Crossing the boundary: host -> guest calls under trap recovery, and guest -> host calls
+// through the adapters generated for host imports.
+//
+// A trap longjmps over every frame between the trapping guest code and run_guarded(), so no
+// frame in between may own a C++ object with a destructor: call_guest() converts values
+// before and after the guarded region only, and dispatch_host_call() does all its C++ work in
+// invoke_host(), which has returned before a HostError trap is raised.
+#include <array>
+#include <string>
+
+#include "runtime/runtime.h"
+#include "sandbox/state.h"
+
+namespace wasm_sandbox::detail {
+namespace {
+
+constexpr size_t kInlineValues = 16;
+
+struct GuestCall {
+  ws_entry_fn entry;
+  void* instance;
+  ws_val* io;
+};
+
+void run_guest_call(void* arg) {
+  auto* call = static_cast<GuestCall*>(arg);
+  call->entry(call->instance, call->io);
+}
+
+std::string types_string(const std::vector<ValType>& types) {
+  std::string out = "(";
+  for (size_t i = 0; i < types.size(); ++i) out += (i ? ", " : "") + std::string(to_string(types[i]));
+  return out + ")";
+}
+
+std::string values_types_string(std::span<const Value> values) {
+  std::string out = "(";
+  for (size_t i = 0; i < values.size(); ++i) {
+    out += (i ? ", " : "") + std::string(to_string(values[i].type()));
+  }
+  return out + ")";
+}
+
+// Set by invoke_host() when a host function fails, read by dispatch_host_call().
+thread_local std::string t_host_error;
+
+bool invoke_host(HostBinding* binding, ws_val* io) {
+  runtime::HostScope host_scope;
+  const FuncState& func = *binding->func;
+  const size_t params = func.type.params.size();
+  const size_t results = func.type.results.size();
+  std::array<Value, kInlineValues> inline_values;
+  std::vector<Value> heap_values;
+  Value* values = inline_values.data();
+  if (params + results > kInlineValues) {
+    heap_values.resize(params + results);
+    values = heap_values.data();
+  }
+  for (size_t i = 0; i < params; ++i) values[i] = from_ws(func.type.params[i], io[i]);
+  for (size_t i = 0; i < results; ++i) values[params + i] = Value::zero(func.type.results[i]);
+  Caller caller(binding->caller);
+  Status status = [&]() -> Status {
+#if defined(__cpp_exceptions) || defined(__EXCEPTIONS)
+    try {
+      return func.callback(caller, {values, params}, {values + params, results});
+    } catch (const std::exception& e) {
+      return Error(ErrorKind::Internal, std::string("threw an exception: ") + e.what());
+    } catch (...) {
+      return Error(ErrorKind::Internal, "threw an exception");
+    }
+#else
+    return func.callback(caller, {values, params}, {values + params, results});
+#endif
+  }();
+  if (!status) {
+    t_host_error = func.name + ": " + status.error().message();
+    return false;
+  }
+  for (size_t i = 0; i < results; ++i) {
+    if (values[params + i].type() != func.type.results[i]) {
+      t_host_error = func.name + ": returned " + to_string(values[params + i].type()) +
+                     " for result " + std::to_string(i) + ", expected " +
+                     to_string(func.type.results[i]);
+      return false;
+    }
+    io[i] = to_ws(values[params + i]);
+  }
+  return true;
+}
+
+}  // namespace
+
+Status check_args(std::string_view what, const FuncType& type, std::span<const Value> args) {
+  bool match = args.size() == type.params.size();
+  for (size_t i = 0; match && i < args.size(); ++i) match = args[i].type() == type.params[i];
+  if (match) return {};
+  return Error(ErrorKind::InvalidArgument,
+               std::string(what) + " expects " + std::to_string(type.params.size()) +
+                   " argument" + (type.params.size() == 1 ? "" : "s") + " " +
+                   types_string(type.params) + ", got " + std::to_string(args.size()) + " " +
+                   values_types_string(args));
+}
+
+Error results_mismatch(std::string_view function, const std::vector<Value>& results,
+                       const std::vector<ValType>& expected) {
+  return Error(ErrorKind::InvalidArgument,
+               "`" + std::string(function) + "` returns " + values_types_string(results) +
+                   ", but the caller asked for " + types_string(expected));
+}
+
+Result<std::vector<Value>> call_guest(const FuncState& func, std::span<const Value> args) {
+  if (Status s = check_args(func.name, func.type, args); !s) return std::move(s).error();
+  const size_t io_size = std::max<size_t>(
+      1, std::max(func.type.params.size(), func.type.results.size()));
+  std::array<ws_val, kInlineValues> inline_io;
+  std::vector<ws_val> heap_io;
+  ws_val* io = inline_io.data();
+  if (io_size > kInlineValues) {
+    heap_io.resize(io_size);
+    io = heap_io.data();
+  }
+  for (size_t i = 0; i < args.size(); ++i) io[i] = to_ws(args[i]);
+  GuestCall call{func.entry, func.context, io};
+  const TrapKind trap = runtime::run_guarded(run_guest_call, &call);
+  if (trap != TrapKind::None) {
+    std::string message = func.name + " trapped: " + to_string(trap);
+    if (std::string detail = runtime::take_trap_message(); !detail.empty()) {
+      message += ": " + detail;
+    }
+    return Error(ErrorKind::Trap, std::move(message), trap);
+  }
+  std::vector<Value> results;
+  results.reserve(func.type.results.size());
+  for (size_t i = 0; i < func.type.results.size(); ++i) {
+    results.push_back(from_ws(func.type.results[i], io[i]));
+  }
+  return results;
+}
+
+Result<std::vector<Value>> call_host(const FuncState& func, std::span<const Value> args) {
+  if (Status s = check_args(func.name, func.type, args); !s) return std::move(s).error();
+  std::vector<Value> results;
+  for (ValType t : func.type.results) results.push_back(Value::zero(t));
+  Caller caller(nullptr);
+  if (Status s = func.callback(caller, args, results); !s) {
+    return std::move(s).error().with_context(func.name);
+  }
+  return results;
+}
+
+void dispatch_host_call(ws_host_binding* binding, ws_val* io) {
+  if (!invoke_host(reinterpret_cast<HostBinding*>(binding), io)) {
+    runtime::trap(TrapKind::HostError, t_host_error);
+  }
+}
+
+ws_val to_ws(const Value& value) {
+  ws_val out{};
+  switch (value.type()) {
+    case ValType::I32:
+    case ValType::F32: {
+      uint32_t bits = static_cast<uint32_t>(value.raw_bits());
+      std::memcpy(&out, &bits, 4);
+      break;
+    }
+    case ValType::I64:
+    case ValType::F64: {
+      uint64_t bits = value.raw_bits();
+      std::memcpy(&out, &bits, 8);
+      break;
+    }
+    case ValType::FuncRef: {
+      FuncRef ref = value.funcref();
+      out.funcref.func_type = ref.type_id;
+      out.funcref.func = reinterpret_cast<wasm_rt_function_ptr_t>(ref.code);
+      out.funcref.module_instance = ref.context;
+      break;
+    }
+    case ValType::ExternRef:
+      out.externref = value.externref();
+      break;
+  }
+  return out;
+}
+
+Value from_ws(ValType type, const ws_val& value) {
+  switch (type) {
+    case ValType::I32:
+    case ValType::F32: {
+      uint32_t bits;
+      std::memcpy(&bits, &value, 4);
+      return Value::bits(type, bits);
+    }
+    case ValType::I64:
+    case ValType::F64: {
+      uint64_t bits;
+      std::memcpy(&bits, &value, 8);
+      return Value::bits(type, bits);
+    }
+    case ValType::FuncRef:
+      return Value::funcref(FuncRef{value.funcref.func_type,
+                                    reinterpret_cast<void (*)()>(value.funcref.func),
+                                    value.funcref.module_instance});
+    case ValType::ExternRef:
+      return Value::externref(value.externref);
+  }
+  return Value();
+}
+
+}  // namespace wasm_sandbox::detail

@@ -1,0 +1,147 @@
+// Instance: export lookup and calls; the lifetime of the instance memory block.
+#include <cstdlib>
+
+#include "sandbox/state.h"
+
+namespace wasm_sandbox {
+namespace detail {
+
+const ExportDesc* ModuleState::find_export(std::string_view name, size_t* index) const {
+  auto it = export_index.find(name);
+  if (it == export_index.end()) return nullptr;
+  *index = it->second;
+  return &info.exports[it->second];
+}
+
+InstanceState::~InstanceState() {
+  if (needs_free) module->glue().free_instance(raw);
+  std::free(raw);
+}
+
+void* InstanceState::export_storage(size_t index) const {
+  auto getter = reinterpret_cast<void* (*)(void*)>(module->glue().exports[index].direct);
+  return getter(raw);
+}
+
+Extern InstanceState::export_extern(const std::shared_ptr<InstanceState>& self, size_t index) {
+  const ExportDesc& desc = self->module->info.exports[index];
+  switch (desc.type.kind) {
+    case ExternKind::Func: {
+      auto func = std::make_shared<FuncState>();
+      func->type = desc.type.func;
+      func->name = self->module->info.name + ": `" + desc.name + "`";
+      func->entry = self->module->glue().exports[index].entry;
+      func->direct = self->module->glue().exports[index].direct;
+      func->context = self->raw;
+      func->owner = self;
+      return FuncState::handle(std::move(func));
+    }
+    case ExternKind::Global: {
+      auto global = std::make_shared<GlobalState>();
+      global->type = desc.type.global;
+      global->cell = self->export_storage(index);
+      global->owner = self;
+      return GlobalState::handle(std::move(global));
+    }
+    case ExternKind::Memory: {
+      auto memory = std::make_shared<MemoryState>();
+      memory->memory = static_cast<wasm_rt_memory_t*>(self->export_storage(index));
+      memory->declared_max = desc.type.memory.max_pages;
+      memory->owner = self;
+      return MemoryState::handle(std::move(memory));
+    }
+    case ExternKind::Table: {
+      auto table = std::make_shared<TableState>();
+      table->element = desc.type.table.element;
+      table->declared_max = desc.type.table.max;
+      table->table = self->export_storage(index);
+      table->owner = self;
+      return TableState::handle(std::move(table));
+    }
+  }
+  return Func();
+}
+
+}  // namespace detail
+
+namespace {
+
+template <class T>
+Result<T> export_as(const Result<Extern>& ext, std::string_view module, std::string_view name,
+                    const char* kind) {
+  if (!ext) return ext.error();
+  if (auto* value = std::get_if<T>(&*ext)) return *value;
+  return Error(ErrorKind::NotFound, std::string(module) + ": export `" + std::string(name) +
+                                        "` is not a " + kind);
+}
+
+}  // namespace
+
+const std::string& Instance::name() const { return state_->module->info.name; }
+std::span<const ExportDesc> Instance::exports() const { return state_->module->info.exports; }
+
+Result<Extern> Instance::get_export(std::string_view name) const {
+  size_t index;
+  if (!state_->module->find_export(name, &index)) {
+    return Error(ErrorKind::NotFound,
+                 this->name() + ": no export named `" + std::string(name) + "`");
+  }
+  return detail::InstanceState::export_extern(state_, index);
+}
+
+Result<Func> Instance::func(std::string_view name) const {
+  return export_as<Func>(get_export(name), this->name(), name, "function");
+}
+Result<Global> Instance::global(std::string_view name) const {
+  return export_as<Global>(get_export(name), this->name(), name, "global");
+}
+Result<Memory> Instance::memory(std::string_view name) const {
+  return export_as<Memory>(get_export(name), this->name(), name, "memory");
+}
+Result<Table> Instance::table(std::string_view name) const {
+  return export_as<Table>(get_export(name), this->name(), name, "table");
+}
+
+Result<std::vector<Value>> Instance::call(std::string_view name,
+                                          std::span<const Value> args) const {
+  size_t index;
+  const ExportDesc* desc = state_->module->find_export(name, &index);
+  if (!desc) {
+    return Error(ErrorKind::NotFound,
+                 this->name() + ": no export named `" + std::string(name) + "`");
+  }
+  if (desc->type.kind != ExternKind::Func) {
+    return Error(ErrorKind::NotFound, this->name() + ": export `" + std::string(name) +
+                                          "` is a " + to_string(desc->type.kind) +
+                                          ", not a function");
+  }
+  // The call path without allocating a handle: a FuncState on the stack.
+  detail::FuncState func;
+  func.type = desc->type.func;
+  func.name = this->name() + ": `" + desc->name + "`";
+  func.entry = state_->module->glue().exports[index].entry;
+  func.context = state_->raw;
+  return detail::call_guest(func, args);
+}
+
+// --- Imports
+
+Imports& Imports::add(std::string module, std::string name, Extern value) {
+  entries_.insert_or_assign({std::move(module), std::move(name)}, std::move(value));
+  return *this;
+}
+
+Imports& Imports::add_instance(const std::string& module, const Instance& instance) {
+  for (size_t i = 0; i < instance.exports().size(); ++i) {
+    add(module, instance.exports()[i].name,
+        detail::InstanceState::export_extern(instance.state_, i));
+  }
+  return *this;
+}
+
+const Extern* Imports::find(std::string_view module, std::string_view name) const {
+  auto it = entries_.find(std::make_pair(std::string(module), std::string(name)));
+  return it == entries_.end() ? nullptr : &it->second;
+}
+
+}  // namespace wasm_sandbox

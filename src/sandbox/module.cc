@@ -1,0 +1,149 @@
+// Module: the interface accessors, and instantiation (linking imports, running the start code).
+#include <cstdlib>
+#include <cstring>
+
+#include "runtime/runtime.h"
+#include "sandbox/state.h"
+
+namespace wasm_sandbox {
+namespace {
+
+std::string import_name(const ImportDesc& import) {
+  return "import " + import.module + "." + import.name;
+}
+
+bool limits_match(uint64_t given_min, std::optional<uint64_t> given_max, uint64_t want_min,
+                  std::optional<uint64_t> want_max) {
+  if (given_min < want_min) return false;
+  if (!want_max) return true;
+  return given_max && *given_max <= *want_max;
+}
+
+// Checks one import against what the host provides (the spec's import matching rules).
+Status check_import(const std::string& module_name, const ImportDesc& want, const Extern& given) {
+  const ExternType given_type = extern_type(given);
+  bool ok = given_type.kind == want.type.kind;
+  if (ok) {
+    switch (want.type.kind) {
+      case ExternKind::Func:
+        ok = given_type.func == want.type.func;
+        break;
+      case ExternKind::Global:
+        ok = given_type.global == want.type.global;
+        break;
+      case ExternKind::Memory: {
+        const MemoryType& g = given_type.memory;
+        const MemoryType& w = want.type.memory;
+        ok = limits_match(g.min_pages, g.max_pages, w.min_pages, w.max_pages);
+        break;
+      }
+      case ExternKind::Table: {
+        const TableType& g = given_type.table;
+        const TableType& w = want.type.table;
+        ok = g.element == w.element && limits_match(g.min, g.max, w.min, w.max);
+        break;
+      }
+    }
+  }
+  if (ok) return {};
+  return Error(ErrorKind::Link, module_name + ": " + import_name(want) + ": expected " +
+                                    want.type.to_string() + ", got " + given_type.to_string());
+}
+
+void* aligned_zeroed(size_t size) {
+  const size_t rounded = (size + 63) & ~size_t{63};
+  void* p = std::aligned_alloc(64, rounded == 0 ? 64 : rounded);
+  if (p) std::memset(p, 0, rounded == 0 ? 64 : rounded);
+  return p;
+}
+
+void run_instantiate(void* arg) {
+  auto* state = static_cast<detail::InstanceState*>(arg);
+  state->module->glue().instantiate(state->raw);
+}
+
+}  // namespace
+
+const std::string& Module::name() const { return state_->info.name; }
+std::span<const ImportDesc> Module::imports() const { return state_->info.imports; }
+std::span<const ExportDesc> Module::exports() const { return state_->info.exports; }
+std::span<const MemoryType> Module::memories() const { return state_->info.memories; }
+std::span<const TableType> Module::tables() const { return state_->info.tables; }
+size_t Module::function_count() const { return state_->info.function_count; }
+size_t Module::wasm_size() const { return state_->info.wasm_size; }
+const CompileStats& Module::stats() const { return state_->stats; }
+
+Result<Instance> Module::instantiate(const Imports& imports) const {
+  const engine::ModuleInfo& info = state_->info;
+  for (const MemoryType& memory : info.memories) {
+    if (memory.min_pages > runtime::kMaxPages) {
+      return Error(ErrorKind::LimitExceeded,
+                   info.name + ": memory of " + std::to_string(memory.min_pages) +
+                       " pages exceeds the limit of " + std::to_string(runtime::kMaxPages));
+    }
+  }
+  for (const TableType& table : info.tables) {
+    if (table.min > runtime::kMaxTableElements) {
+      return Error(ErrorKind::LimitExceeded,
+                   info.name + ": table of " + std::to_string(table.min) +
+                       " elements exceeds the limit of " +
+                       std::to_string(runtime::kMaxTableElements));
+    }
+  }
+
+  auto state = std::make_shared<detail::InstanceState>();
+  state->module = state_;
+  state->raw = aligned_zeroed(state_->glue().instance_size);
+  if (!state->raw) return Error(ErrorKind::LimitExceeded, info.name + ": out of memory");
+  state->bindings.resize(info.imports.size());
+  ws_slot* slots = state->slots();
+
+  for (size_t k = 0; k < info.imports.size(); ++k) {
+    const ImportDesc& want = info.imports[k];
+    const Extern* given = imports.find(want.module, want.name);
+    if (!given) {
+      return Error(ErrorKind::Link, info.name + ": " + import_name(want) + " (" +
+                                        want.type.to_string() + ") is not provided");
+    }
+    if (Status s = check_import(info.name, want, *given); !s) return std::move(s).error();
+    ws_slot& slot = slots[k];
+    if (auto* f = std::get_if<Func>(given)) {
+      const auto& func = detail::FuncState::of(*f);
+      if (func->is_host()) {
+        detail::HostBinding& binding = state->bindings[k];
+        binding.header.call = detail::dispatch_host_call;
+        binding.func = func.get();
+        binding.caller = state.get();
+        slot = {state_->glue().host_adapters[k], &binding};
+      } else {
+        slot = {func->direct, func->context};
+      }
+      state->imported.push_back(func);
+    } else if (auto* g = std::get_if<Global>(given)) {
+      const auto& global = detail::GlobalState::of(*g);
+      slot = {nullptr, global->cell};
+      state->imported.push_back(global);
+    } else if (auto* m = std::get_if<Memory>(given)) {
+      const auto& memory = detail::MemoryState::of(*m);
+      slot = {nullptr, memory->memory};
+      state->imported.push_back(memory);
+    } else if (auto* t = std::get_if<Table>(given)) {
+      const auto& table = detail::TableState::of(*t);
+      slot = {nullptr, table->table};
+      state->imported.push_back(table);
+    }
+  }
+
+  state->needs_free = true;
+  const TrapKind trap = runtime::run_guarded(run_instantiate, state.get());
+  if (trap != TrapKind::None) {
+    std::string message = info.name + ": instantiation trapped: " + to_string(trap);
+    if (std::string detail = runtime::take_trap_message(); !detail.empty()) {
+      message += ": " + detail;
+    }
+    return Error(ErrorKind::Trap, std::move(message), trap);
+  }
+  return Instance(std::move(state));
+}
+
+}  // namespace wasm_sandbox

@@ -1,0 +1,125 @@
+// The objects behind the public handles (engine.h, externs.h). Internal to the library.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "engine/module_info.h"
+#include "engine/native_code.h"
+#include "wasm_sandbox/engine.h"
+#include "wasm_sandbox/externs.h"
+
+namespace wasm_sandbox::detail {
+
+struct EngineState {
+  EngineConfig config;
+};
+
+// Constant after construction; shared by every instance of the module.
+struct ModuleState {
+  engine::ModuleInfo info;
+  std::unique_ptr<engine::NativeCode> code;
+  CompileStats stats;
+  std::map<std::string, size_t, std::less<>> export_index;
+
+  const ws_glue& glue() const { return code->glue(); }
+  const ExportDesc* find_export(std::string_view name, size_t* index) const;
+};
+
+struct FuncState;
+
+// A host function bound to one import of one instance (what the slot's ctx points to).
+struct HostBinding {
+  ws_host_binding header;  // first: generated adapters see a ws_host_binding*
+  FuncState* func;
+  struct InstanceState* caller;
+};
+
+struct InstanceState {
+  std::shared_ptr<const ModuleState> module;
+  void* raw = nullptr;         // glue().instance_size bytes: wasm2c's struct, then the slots
+  bool needs_free = false;     // instantiate ran (even if it trapped)
+  std::vector<HostBinding> bindings;            // one per import; sized once, never moved
+  std::vector<std::shared_ptr<void>> imported;  // keeps every import's owner alive
+
+  ~InstanceState();
+  ws_slot* slots() const {
+    return reinterpret_cast<ws_slot*>(static_cast<char*>(raw) + module->glue().slots_offset);
+  }
+  // The storage behind a global, memory or table export.
+  void* export_storage(size_t index) const;
+  // The handle for export `index`, keeping `self` alive.
+  static Extern export_extern(const std::shared_ptr<InstanceState>& self, size_t index);
+};
+
+struct FuncState {
+  FuncType type;
+  std::string name;  // for messages: "module.wasm: `add`", "host function env.log"
+  // A guest function: called through `entry`, or imported by calling `direct` with `context`.
+  ws_entry_fn entry = nullptr;
+  void* direct = nullptr;
+  void* context = nullptr;
+  std::shared_ptr<InstanceState> owner;
+  // A host function.
+  HostCallback callback;
+
+  bool is_host() const { return entry == nullptr; }
+  static Func handle(std::shared_ptr<FuncState> state) { return Func(std::move(state)); }
+  static const std::shared_ptr<FuncState>& of(const Func& f) { return f.state_; }
+};
+
+struct GlobalState {
+  GlobalType type;
+  void* cell = nullptr;  // the C value (u32, u64, f32, f64, funcref or externref)
+  std::shared_ptr<void> owner;
+  ws_val storage{};      // the cell of a host global
+
+  static Global handle(std::shared_ptr<GlobalState> state) { return Global(std::move(state)); }
+  static const std::shared_ptr<GlobalState>& of(const Global& g) { return g.state_; }
+};
+
+struct MemoryState {
+  wasm_rt_memory_t* memory = nullptr;
+  std::optional<uint32_t> declared_max;
+  std::shared_ptr<void> owner;
+  wasm_rt_memory_t storage{};  // the memory of a host Memory
+  bool owns_storage = false;
+  ~MemoryState();
+
+  static Memory handle(std::shared_ptr<MemoryState> state) { return Memory(std::move(state)); }
+  static const std::shared_ptr<MemoryState>& of(const Memory& m) { return m.state_; }
+};
+
+struct TableState {
+  ValType element = ValType::FuncRef;
+  std::optional<uint32_t> declared_max;
+  void* table = nullptr;  // wasm_rt_funcref_table_t* or wasm_rt_externref_table_t*
+  std::shared_ptr<void> owner;
+  wasm_rt_funcref_table_t funcrefs{};    // storage of a host funcref table
+  wasm_rt_externref_table_t externrefs{};  // storage of a host externref table
+  bool owns_storage = false;
+  ~TableState();
+
+  uint32_t size() const;
+  static Table handle(std::shared_ptr<TableState> state) { return Table(std::move(state)); }
+  static const std::shared_ptr<TableState>& of(const Table& t) { return t.state_; }
+};
+
+// Conversions between Value and the generated code's ws_val.
+ws_val to_ws(const Value& value);
+Value from_ws(ValType type, const ws_val& value);
+
+// Calls a guest function (state->entry) under trap recovery, after checking the arguments.
+Result<std::vector<Value>> call_guest(const FuncState& func, std::span<const Value> args);
+// Calls a host function directly from the host.
+Result<std::vector<Value>> call_host(const FuncState& func, std::span<const Value> args);
+// The function generated adapters call for host imports (ws_host_binding::call).
+void dispatch_host_call(ws_host_binding* binding, ws_val* io);
+
+// "expects 2 arguments (i32, i32), got 3" checks, shared by every call path.
+Status check_args(std::string_view what, const FuncType& type, std::span<const Value> args);
+
+}  // namespace wasm_sandbox::detail
