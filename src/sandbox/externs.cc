@@ -49,10 +49,12 @@ Result<Global> Global::create(GlobalType type, Value initial) {
     return Error(ErrorKind::InvalidArgument, std::string("global of type ") + to_string(type.type) +
                                                  " cannot hold " + initial.to_string());
   }
+  auto storage = std::make_shared<detail::HostGlobal>();
+  storage->cell = detail::to_ws(initial);
   auto state = std::make_shared<detail::GlobalState>();
   state->type = type;
-  state->storage = detail::to_ws(initial);
-  state->cell = &state->storage;
+  state->cell = &storage->cell;
+  state->group = detail::make_group(std::move(storage));
   return Global(std::move(state));
 }
 
@@ -82,24 +84,23 @@ Status Global::set(Value value) {
 
 // --- Memory
 
-detail::MemoryState::~MemoryState() {
-  if (owns_storage) runtime::free_memory(&storage);
-}
+detail::HostMemory::~HostMemory() { runtime::free_memory(&memory); }
 
 Result<Memory> Memory::create(MemoryType type) {
   if (type.max_pages && *type.max_pages < type.min_pages) {
     return Error(ErrorKind::InvalidArgument, "memory " + type.to_string() + ": max below min");
   }
-  auto state = std::make_shared<detail::MemoryState>();
-  if (!runtime::allocate_memory(&state->storage, type.min_pages,
+  auto storage = std::make_shared<detail::HostMemory>();
+  if (!runtime::allocate_memory(&storage->memory, type.min_pages,
                                 type.max_pages.value_or(runtime::kMaxPages))) {
     return Error(ErrorKind::LimitExceeded,
                  "memory " + type.to_string() + ": cannot allocate (at most " +
                      std::to_string(runtime::kMaxPages) + " pages)");
   }
-  state->owns_storage = true;
-  state->memory = &state->storage;
+  auto state = std::make_shared<detail::MemoryState>();
+  state->memory = &storage->memory;
   state->declared_max = type.max_pages;
+  state->group = detail::make_group(std::move(storage));
   return Memory(std::move(state));
 }
 
@@ -135,8 +136,7 @@ Result<uint32_t> Memory::grow(uint32_t delta) {
 
 // --- Table
 
-detail::TableState::~TableState() {
-  if (!owns_storage) return;
+detail::HostTable::~HostTable() {
   runtime::free_table(&funcrefs);
   runtime::free_table(&externrefs);
 }
@@ -150,19 +150,20 @@ Result<Table> Table::create(TableType type) {
   if (type.element != ValType::FuncRef && type.element != ValType::ExternRef) {
     return Error(ErrorKind::InvalidArgument, "table " + type.to_string() + ": not a reference type");
   }
-  auto state = std::make_shared<detail::TableState>();
-  state->element = type.element;
-  state->declared_max = type.max;
+  auto storage = std::make_shared<detail::HostTable>();
   const uint32_t max = type.max.value_or(UINT32_MAX);
   const bool ok = type.element == ValType::FuncRef
-                      ? runtime::allocate_table(&state->funcrefs, type.min, max)
-                      : runtime::allocate_table(&state->externrefs, type.min, max);
+                      ? runtime::allocate_table(&storage->funcrefs, type.min, max)
+                      : runtime::allocate_table(&storage->externrefs, type.min, max);
   if (!ok) {
     return Error(ErrorKind::LimitExceeded, "table " + type.to_string() + ": cannot allocate");
   }
-  state->owns_storage = true;
-  state->table = type.element == ValType::FuncRef ? static_cast<void*>(&state->funcrefs)
-                                                  : static_cast<void*>(&state->externrefs);
+  auto state = std::make_shared<detail::TableState>();
+  state->element = type.element;
+  state->declared_max = type.max;
+  state->table = type.element == ValType::FuncRef ? static_cast<void*>(&storage->funcrefs)
+                                                  : static_cast<void*>(&storage->externrefs);
+  state->group = detail::make_group(std::move(storage));
   return Table(std::move(state));
 }
 
@@ -260,7 +261,7 @@ Result<Memory> Caller::memory(std::string_view name) const {
   auto state = std::make_shared<detail::MemoryState>();
   state->memory = static_cast<wasm_rt_memory_t*>(instance_->export_storage(index));
   state->declared_max = exp->type.memory.max_pages;
-  // No owner: a Caller is only valid during the host call, while the instance is running.
+  // No group: a Caller is only valid during the host call, while the instance is running.
   return detail::MemoryState::handle(std::move(state));
 }
 

@@ -33,21 +33,21 @@ Extern InstanceState::export_extern(const std::shared_ptr<InstanceState>& self, 
       func->entry = self->module->glue().exports[index].entry;
       func->direct = self->module->glue().exports[index].direct;
       func->context = self->raw;
-      func->owner = self;
+      func->group = self->group_ptr();
       return FuncState::handle(std::move(func));
     }
     case ExternKind::Global: {
       auto global = std::make_shared<GlobalState>();
       global->type = desc.type.global;
       global->cell = self->export_storage(index);
-      global->owner = self;
+      global->group = self->group_ptr();
       return GlobalState::handle(std::move(global));
     }
     case ExternKind::Memory: {
       auto memory = std::make_shared<MemoryState>();
       memory->memory = static_cast<wasm_rt_memory_t*>(self->export_storage(index));
       memory->declared_max = desc.type.memory.max_pages;
-      memory->owner = self;
+      memory->group = self->group_ptr();
       return MemoryState::handle(std::move(memory));
     }
     case ExternKind::Table: {
@@ -55,7 +55,7 @@ Extern InstanceState::export_extern(const std::shared_ptr<InstanceState>& self, 
       table->element = desc.type.table.element;
       table->declared_max = desc.type.table.max;
       table->table = self->export_storage(index);
-      table->owner = self;
+      table->group = self->group_ptr();
       return TableState::handle(std::move(table));
     }
   }

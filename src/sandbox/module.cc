@@ -91,23 +91,29 @@ Result<Instance> Module::instantiate(const Imports& imports) const {
     }
   }
 
+  // Check every import before touching anything, so a link error leaves no trace.
+  std::vector<const Extern*> given(info.imports.size());
+  for (size_t k = 0; k < info.imports.size(); ++k) {
+    const ImportDesc& want = info.imports[k];
+    given[k] = imports.find(want.module, want.name);
+    if (!given[k]) {
+      return Error(ErrorKind::Link, info.name + ": " + import_name(want) + " (" +
+                                        want.type.to_string() + ") is not provided");
+    }
+    if (Status s = check_import(info.name, want, *given[k]); !s) return std::move(s).error();
+  }
+
   auto state = std::make_shared<detail::InstanceState>();
   state->module = state_;
   state->raw = aligned_zeroed(state_->glue().instance_size);
   if (!state->raw) return Error(ErrorKind::LimitExceeded, info.name + ": out of memory");
   state->bindings.resize(info.imports.size());
+  const std::shared_ptr<detail::Group> group = detail::make_group(state);
+  state->group = group;
   ws_slot* slots = state->slots();
-
   for (size_t k = 0; k < info.imports.size(); ++k) {
-    const ImportDesc& want = info.imports[k];
-    const Extern* given = imports.find(want.module, want.name);
-    if (!given) {
-      return Error(ErrorKind::Link, info.name + ": " + import_name(want) + " (" +
-                                        want.type.to_string() + ") is not provided");
-    }
-    if (Status s = check_import(info.name, want, *given); !s) return std::move(s).error();
     ws_slot& slot = slots[k];
-    if (auto* f = std::get_if<Func>(given)) {
+    if (auto* f = std::get_if<Func>(given[k])) {
       const auto& func = detail::FuncState::of(*f);
       if (func->is_host()) {
         detail::HostBinding& binding = state->bindings[k];
@@ -115,22 +121,23 @@ Result<Instance> Module::instantiate(const Imports& imports) const {
         binding.func = func.get();
         binding.caller = state.get();
         slot = {state_->glue().host_adapters[k], &binding};
+        state->host_functions.push_back(func);
       } else {
         slot = {func->direct, func->context};
+        detail::merge_groups(group, func->group);
       }
-      state->imported.push_back(func);
-    } else if (auto* g = std::get_if<Global>(given)) {
+    } else if (auto* g = std::get_if<Global>(given[k])) {
       const auto& global = detail::GlobalState::of(*g);
       slot = {nullptr, global->cell};
-      state->imported.push_back(global);
-    } else if (auto* m = std::get_if<Memory>(given)) {
+      detail::merge_groups(group, global->group);
+    } else if (auto* m = std::get_if<Memory>(given[k])) {
       const auto& memory = detail::MemoryState::of(*m);
       slot = {nullptr, memory->memory};
-      state->imported.push_back(memory);
-    } else if (auto* t = std::get_if<Table>(given)) {
+      detail::merge_groups(group, memory->group);
+    } else if (auto* t = std::get_if<Table>(given[k])) {
       const auto& table = detail::TableState::of(*t);
       slot = {nullptr, table->table};
-      state->imported.push_back(table);
+      detail::merge_groups(group, table->group);
     }
   }
 
@@ -141,9 +148,12 @@ Result<Instance> Module::instantiate(const Imports& imports) const {
     if (std::string detail = runtime::take_trap_message(); !detail.empty()) {
       message += ": " + detail;
     }
+    // Functions this instance stored in imported tables before the trap stay callable (the
+    // spec says so): the instance lives on in its group, which the tables' groups now share.
     return Error(ErrorKind::Trap, std::move(message), trap);
   }
-  return Instance(std::move(state));
+  // The handle shares ownership of the group, which owns the instance.
+  return Instance(std::shared_ptr<detail::InstanceState>(group, state.get()));
 }
 
 }  // namespace wasm_sandbox

@@ -9,6 +9,7 @@
 
 #include "engine/module_info.h"
 #include "engine/native_code.h"
+#include "sandbox/group.h"
 #include "wasm_sandbox/engine.h"
 #include "wasm_sandbox/externs.h"
 
@@ -38,12 +39,14 @@ struct HostBinding {
   struct InstanceState* caller;
 };
 
+// Owned by its Group (group.h); handles to it alias the group.
 struct InstanceState {
   std::shared_ptr<const ModuleState> module;
+  std::weak_ptr<Group> group;  // weak: the group owns this
   void* raw = nullptr;         // glue().instance_size bytes: wasm2c's struct, then the slots
   bool needs_free = false;     // instantiate ran (even if it trapped)
-  std::vector<HostBinding> bindings;            // one per import; sized once, never moved
-  std::vector<std::shared_ptr<void>> imported;  // keeps every import's owner alive
+  std::vector<HostBinding> bindings;  // one per import; sized once, never moved
+  std::vector<std::shared_ptr<FuncState>> host_functions;  // imported host functions
 
   ~InstanceState();
   ws_slot* slots() const {
@@ -51,8 +54,9 @@ struct InstanceState {
   }
   // The storage behind a global, memory or table export.
   void* export_storage(size_t index) const;
-  // The handle for export `index`, keeping `self` alive.
+  // The handle for export `index`; `self` must share ownership of the group.
   static Extern export_extern(const std::shared_ptr<InstanceState>& self, size_t index);
+  std::shared_ptr<Group> group_ptr() const { return group.lock(); }
 };
 
 struct FuncState {
@@ -62,7 +66,7 @@ struct FuncState {
   ws_entry_fn entry = nullptr;
   void* direct = nullptr;
   void* context = nullptr;
-  std::shared_ptr<InstanceState> owner;
+  std::shared_ptr<Group> group;  // of the instance that exported it
   // A host function.
   HostCallback callback;
 
@@ -71,11 +75,24 @@ struct FuncState {
   static const std::shared_ptr<FuncState>& of(const Func& f) { return f.state_; }
 };
 
+// The storage of host-created objects: members of their group.
+struct HostGlobal {
+  ws_val cell{};
+};
+struct HostMemory {
+  wasm_rt_memory_t memory{};
+  ~HostMemory();
+};
+struct HostTable {
+  wasm_rt_funcref_table_t funcrefs{};
+  wasm_rt_externref_table_t externrefs{};
+  ~HostTable();
+};
+
 struct GlobalState {
   GlobalType type;
   void* cell = nullptr;  // the C value (u32, u64, f32, f64, funcref or externref)
-  std::shared_ptr<void> owner;
-  ws_val storage{};      // the cell of a host global
+  std::shared_ptr<Group> group;
 
   static Global handle(std::shared_ptr<GlobalState> state) { return Global(std::move(state)); }
   static const std::shared_ptr<GlobalState>& of(const Global& g) { return g.state_; }
@@ -84,10 +101,7 @@ struct GlobalState {
 struct MemoryState {
   wasm_rt_memory_t* memory = nullptr;
   std::optional<uint32_t> declared_max;
-  std::shared_ptr<void> owner;
-  wasm_rt_memory_t storage{};  // the memory of a host Memory
-  bool owns_storage = false;
-  ~MemoryState();
+  std::shared_ptr<Group> group;  // null for a Caller's view during a host call
 
   static Memory handle(std::shared_ptr<MemoryState> state) { return Memory(std::move(state)); }
   static const std::shared_ptr<MemoryState>& of(const Memory& m) { return m.state_; }
@@ -97,11 +111,7 @@ struct TableState {
   ValType element = ValType::FuncRef;
   std::optional<uint32_t> declared_max;
   void* table = nullptr;  // wasm_rt_funcref_table_t* or wasm_rt_externref_table_t*
-  std::shared_ptr<void> owner;
-  wasm_rt_funcref_table_t funcrefs{};    // storage of a host funcref table
-  wasm_rt_externref_table_t externrefs{};  // storage of a host externref table
-  bool owns_storage = false;
-  ~TableState();
+  std::shared_ptr<Group> group;
 
   uint32_t size() const;
   static Table handle(std::shared_ptr<TableState> state) { return Table(std::move(state)); }
