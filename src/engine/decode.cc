@@ -162,6 +162,32 @@ bool uses_simd(const wabt::Module& module) {
   return false;
 }
 
+// WABT 1.0.32 accepts an active segment whose offset is not one constant expression (the
+// generated C would not compile); the spec requires exactly one i32.const or global.get.
+bool valid_offset(const wabt::ExprList& offset) {
+  if (offset.size() != 1) return false;
+  const wabt::Expr& e = offset.front();
+  if (e.type() == wabt::ExprType::GlobalGet) return true;
+  return e.type() == wabt::ExprType::Const &&
+         wabt::cast<wabt::ConstExpr>(&e)->const_.type() == wabt::Type::I32;
+}
+
+std::optional<std::string> check_segments(const wabt::Module& module) {
+  for (size_t i = 0; i < module.data_segments.size(); ++i) {
+    const wabt::DataSegment* d = module.data_segments[i];
+    if (d->kind == wabt::SegmentKind::Active && !valid_offset(d->offset)) {
+      return "data segment " + std::to_string(i) + ": offset is not a constant i32 expression";
+    }
+  }
+  for (size_t i = 0; i < module.elem_segments.size(); ++i) {
+    const wabt::ElemSegment* e = module.elem_segments[i];
+    if (e->kind == wabt::SegmentKind::Active && !valid_offset(e->offset)) {
+      return "element segment " + std::to_string(i) + ": offset is not a constant i32 expression";
+    }
+  }
+  return std::nullopt;
+}
+
 ModuleInfo describe(const wabt::Module& module, std::string_view name, size_t size) {
   ModuleInfo info;
   info.name = std::string(name);
@@ -240,7 +266,7 @@ Result<DecodedModule> decode(std::span<const uint8_t> bytes, std::string_view na
   wabt::Features features;  // WebAssembly 2.0 defaults: SIMD is read, then refused below.
   wabt::ReadBinaryOptions options(features, nullptr, /*read_debug_names=*/false,
                                   /*stop_on_first_error=*/true,
-                                  /*fail_on_custom_section_error=*/false);
+                                  /*fail_on_custom_section_error=*/true);
   wabt::Errors errors;
   DecodedModule out;
   out.ir = std::make_unique<wabt::Module>();
@@ -251,6 +277,9 @@ Result<DecodedModule> decode(std::span<const uint8_t> bytes, std::string_view na
   wabt::ValidateOptions validate_options(features);
   if (wabt::Failed(wabt::ValidateModule(out.ir.get(), &errors, validate_options))) {
     return Error(ErrorKind::InvalidModule, describe_errors(name, errors, true));
+  }
+  if (auto problem = check_segments(*out.ir)) {
+    return Error(ErrorKind::InvalidModule, std::string(name) + ": " + *problem);
   }
   if (uses_simd(*out.ir)) {
     return Error(ErrorKind::Unsupported,

@@ -56,7 +56,42 @@ static int ws_popcount64(uint64_t x) {
 #define __builtin_popcount(x) ws_popcount64((uint32_t)(x))
 #define __builtin_popcountll(x) ws_popcount64(x)
 #endif
+/* f32.neg / f64.neg flip the sign bit, also of NaNs (tcc computes 0 - x). */
+static float ws_fneg32(float x) {
+  uint32_t b;
+  memcpy(&b, &x, 4);
+  b ^= 0x80000000u;
+  memcpy(&x, &b, 4);
+  return x;
+}
+static double ws_fneg64(double x) {
+  uint64_t b;
+  memcpy(&b, &x, 8);
+  b ^= 0x8000000000000000ull;
+  memcpy(&x, &b, 8);
+  return x;
+}
 )";
+
+// wasm2c writes f32.neg as `w2c_fN = -(w2c_fN);` and f64.neg with w2c_dN; we route both
+// through the bit flip in the prelude.
+void patch_float_negation(std::string& body) {
+  size_t at = 0;
+  while ((at = body.find(" = -(w2c_", at)) != std::string::npos) {
+    const size_t var_start = body.rfind(' ', at - 1) + 1;
+    const std::string var = body.substr(var_start, at - var_start);
+    const std::string tail = " = -(" + var + ");";
+    if ((var.rfind("w2c_f", 0) == 0 || var.rfind("w2c_d", 0) == 0) &&
+        body.compare(at, tail.size(), tail) == 0) {
+      const std::string repl =
+          " = " + std::string(var[4] == 'f' ? "ws_fneg32(" : "ws_fneg64(") + var + ");";
+      body.replace(at, tail.size(), repl);
+      at += repl.size();
+    } else {
+      at += 4;
+    }
+  }
+}
 
 const char* c_type(ValType type) {
   switch (type) {
@@ -263,9 +298,12 @@ void rename_interface(wabt::Module& ir) {
 
 Result<std::string> generate_c(wabt::Module& ir, const ModuleInfo& info) {
   rename_interface(ir);
-  if (wabt::Failed(wabt::GenerateNames(&ir)) || wabt::Failed(wabt::ApplyNames(&ir))) {
+  if (wabt::Failed(wabt::GenerateNames(&ir))) {
     return Error(ErrorKind::Internal, info.name + ": cannot name the module's items for C");
   }
+  // As wasm2c itself does: a name that cannot be applied (e.g. to a segment index that a
+  // validated module still may name oddly) is skipped, and the result is valid regardless.
+  (void)wabt::ApplyNames(&ir);
   wabt::MemoryStream c_stream;
   wabt::MemoryStream h_stream;
   wabt::WriteCOptions options;
@@ -277,11 +315,12 @@ Result<std::string> generate_c(wabt::Module& ir, const ModuleInfo& info) {
   const auto& c = c_stream.output_buffer().data;
   std::string source(kPrelude);
   source.append(h.begin(), h.end());
-  std::string_view body(reinterpret_cast<const char*>(c.data()), c.size());
+  std::string body(reinterpret_cast<const char*>(c.data()), c.size());
+  patch_float_negation(body);
   constexpr std::string_view kInclude = "#include \"m.h\"\n";
-  if (size_t at = body.find(kInclude); at != std::string_view::npos) {
-    source.append(body.substr(0, at));
-    source.append(body.substr(at + kInclude.size()));
+  if (size_t at = body.find(kInclude); at != std::string::npos) {
+    source.append(body, 0, at);
+    source.append(body, at + kInclude.size());
   } else {
     source.append(body);
   }
