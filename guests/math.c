@@ -10,9 +10,6 @@ EXPORT unsigned long long lcg(unsigned long long seed, int iterations) {
 
 EXPORT int divide(int a, int b) { return a / b; }
 
-// Infinite recursion the optimizer cannot remove: exhausts the stack.
-EXPORT int deep(int n) { return n == -1 ? 0 : deep(n + 1) + 1; }
-
 static int table[256];
 EXPORT int sum_table(int n) {
   for (int i = 0; i < 256; ++i) table[i] = i;

