@@ -39,7 +39,7 @@ demo: build
 	@sh examples/demo.sh $(BUILD)
 
 bench: build
-	$(BUILD)/bench/wasm_sandbox_bench --benchmark_min_time=0.2
+	$(BUILD)/bin/wasm_sandbox_bench --benchmark_min_time=0.2
 
 # Sanitizer builds: the whole test suite under AddressSanitizer (+LeakSanitizer, UBSan) or
 # ThreadSanitizer, each in its own build directory (see CMakePresets.json).

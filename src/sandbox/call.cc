@@ -72,13 +72,16 @@ bool invoke_host(HostBinding* binding, ws_val* io) {
     return func.callback(caller, {values, params}, {values + params, results});
 #endif
   }();
+  auto name = [binding] {
+    return "host function " + binding->import->module + "." + binding->import->name;
+  };
   if (!status) {
-    t_host_error = func.name + ": " + status.error().message();
+    t_host_error = name() + ": " + status.error().message();
     return false;
   }
   for (size_t i = 0; i < results; ++i) {
     if (values[params + i].type() != func.type.results[i]) {
-      t_host_error = func.name + ": returned " + to_string(values[params + i].type()) +
+      t_host_error = name() + ": returned " + to_string(values[params + i].type()) +
                      " for result " + std::to_string(i) + ", expected " +
                      to_string(func.type.results[i]);
       return false;
@@ -108,10 +111,14 @@ Error results_mismatch(std::string_view function, const std::vector<Value>& resu
                    ", but the caller asked for " + types_string(expected));
 }
 
-Result<std::vector<Value>> call_guest(const FuncState& func, std::span<const Value> args) {
-  if (Status s = check_args(func.name, func.type, args); !s) return std::move(s).error();
-  const size_t io_size = std::max<size_t>(
-      1, std::max(func.type.params.size(), func.type.results.size()));
+Result<std::vector<Value>> call_guest(const FuncType& type, ws_entry_fn entry, void* context,
+                                      std::string_view module, std::string_view function,
+                                      std::span<const Value> args) {
+  auto name = [&] { return std::string(module) + ": `" + std::string(function) + "`"; };
+  bool match = args.size() == type.params.size();
+  for (size_t i = 0; match && i < args.size(); ++i) match = args[i].type() == type.params[i];
+  if (!match) return check_args(name(), type, args).error();
+  const size_t io_size = std::max<size_t>(1, std::max(type.params.size(), type.results.size()));
   std::array<ws_val, kInlineValues> inline_io;
   std::vector<ws_val> heap_io;
   ws_val* io = inline_io.data();
@@ -120,20 +127,18 @@ Result<std::vector<Value>> call_guest(const FuncState& func, std::span<const Val
     io = heap_io.data();
   }
   for (size_t i = 0; i < args.size(); ++i) io[i] = to_ws(args[i]);
-  GuestCall call{func.entry, func.context, io};
+  GuestCall call{entry, context, io};
   const TrapKind trap = runtime::run_guarded(run_guest_call, &call);
   if (trap != TrapKind::None) {
-    std::string message = func.name + " trapped: " + to_string(trap);
+    std::string message = name() + " trapped: " + to_string(trap);
     if (std::string detail = runtime::take_trap_message(); !detail.empty()) {
       message += ": " + detail;
     }
     return Error(ErrorKind::Trap, std::move(message), trap);
   }
   std::vector<Value> results;
-  results.reserve(func.type.results.size());
-  for (size_t i = 0; i < func.type.results.size(); ++i) {
-    results.push_back(from_ws(func.type.results[i], io[i]));
-  }
+  results.reserve(type.results.size());
+  for (size_t i = 0; i < type.results.size(); ++i) results.push_back(from_ws(type.results[i], io[i]));
   return results;
 }
 

@@ -39,7 +39,9 @@ const FuncType& Func::type() const {
 
 Result<std::vector<Value>> Func::call(std::span<const Value> args) const {
   if (!state_) return Error(ErrorKind::InvalidArgument, "call of a null function handle");
-  return state_->is_host() ? detail::call_host(*state_, args) : detail::call_guest(*state_, args);
+  if (state_->is_host()) return detail::call_host(*state_, args);
+  return detail::call_guest(state_->type, state_->entry, state_->context, state_->module_name,
+                            state_->name, args);
 }
 
 // --- Global

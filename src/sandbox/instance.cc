@@ -29,7 +29,8 @@ Extern InstanceState::export_extern(const std::shared_ptr<InstanceState>& self, 
     case ExternKind::Func: {
       auto func = std::make_shared<FuncState>();
       func->type = desc.type.func;
-      func->name = self->module->info.name + ": `" + desc.name + "`";
+      func->module_name = self->module->info.name;
+      func->name = desc.name;
       func->entry = self->module->glue().exports[index].entry;
       func->direct = self->module->glue().exports[index].direct;
       func->context = self->raw;
@@ -115,13 +116,8 @@ Result<std::vector<Value>> Instance::call(std::string_view name,
                                           "` is a " + to_string(desc->type.kind) +
                                           ", not a function");
   }
-  // The call path without allocating a handle: a FuncState on the stack.
-  detail::FuncState func;
-  func.type = desc->type.func;
-  func.name = this->name() + ": `" + desc->name + "`";
-  func.entry = state_->module->glue().exports[index].entry;
-  func.context = state_->raw;
-  return detail::call_guest(func, args);
+  return detail::call_guest(desc->type.func, state_->module->glue().exports[index].entry,
+                            state_->raw, this->name(), desc->name, args);
 }
 
 // --- Imports

@@ -120,6 +120,7 @@ Result<Instance> Module::instantiate(const Imports& imports) const {
         binding.header.call = detail::dispatch_host_call;
         binding.func = func.get();
         binding.caller = state.get();
+        binding.import = &info.imports[k];
         slot = {state_->glue().host_adapters[k], &binding};
         state->host_functions.push_back(func);
       } else {

@@ -37,6 +37,7 @@ struct HostBinding {
   ws_host_binding header;  // first: generated adapters see a ws_host_binding*
   FuncState* func;
   struct InstanceState* caller;
+  const ImportDesc* import;  // names the function in messages
 };
 
 // Owned by its Group (group.h); handles to it alias the group.
@@ -61,7 +62,8 @@ struct InstanceState {
 
 struct FuncState {
   FuncType type;
-  std::string name;  // for messages: "module.wasm: `add`", "host function env.log"
+  std::string module_name;  // guest functions: the exporting module, for messages
+  std::string name;         // the export name, or "host function (i32) -> ()"
   // A guest function: called through `entry`, or imported by calling `direct` with `context`.
   ws_entry_fn entry = nullptr;
   void* direct = nullptr;
@@ -122,8 +124,11 @@ struct TableState {
 ws_val to_ws(const Value& value);
 Value from_ws(ValType type, const ws_val& value);
 
-// Calls a guest function (state->entry) under trap recovery, after checking the arguments.
-Result<std::vector<Value>> call_guest(const FuncState& func, std::span<const Value> args);
+// Calls a guest function under trap recovery, after checking the arguments. `module` and
+// `function` only name it in error messages.
+Result<std::vector<Value>> call_guest(const FuncType& type, ws_entry_fn entry, void* context,
+                                      std::string_view module, std::string_view function,
+                                      std::span<const Value> args);
 // Calls a host function directly from the host.
 Result<std::vector<Value>> call_host(const FuncState& func, std::span<const Value> args);
 // The function generated adapters call for host imports (ws_host_binding::call).
