@@ -194,8 +194,8 @@ template <class F>
 Func Func::wrap(F&& callable) {
   using Traits = detail::CallableOf<std::decay_t<F>>;
   using Return = typename Traits::Return;
-  return detail::wrap_callable<F, std::conditional_t<std::is_same_v<Return, Status>, Status, Return>>(
-      std::forward<F>(callable), static_cast<typename Traits::Args*>(nullptr));
+  return detail::wrap_callable<F, Return>(std::forward<F>(callable),
+                                          static_cast<typename Traits::Args*>(nullptr));
 }
 
 }  // namespace wasm_sandbox
