@@ -8,7 +8,7 @@
 // code becomes a trap (a fault in the guard region of the guest stack is stack exhaustion,
 // any other is an out-of-bounds access caught by a linear memory's guard pages). Every other
 // fault is passed on to the handler the process had before. No signal mask is saved per call:
-// the handlers run with SA_NODEFER, so leaving one by longjmp leaves the mask as it was.
+// a fault handler that turns a fault into a trap restores the mask the faulting code had.
 //
 // Thread safety: every function here may be called from any thread. Each thread gets its own
 // unwind target, guest stack and alternate signal stack, created on its first guarded call and

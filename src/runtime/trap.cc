@@ -6,6 +6,7 @@
 #include <setjmp.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -16,22 +17,39 @@
 
 extern "C" void ws_call_on_stack(void* arg, void (*fn)(void*), void* stack_top);
 
+#if defined(__SANITIZE_ADDRESS__)
+#define WS_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define WS_ASAN 1
+#endif
+#endif
+
+#ifdef WS_ASAN
+#include <sanitizer/common_interface_defs.h>
+#endif
+
 namespace wasm_sandbox::runtime {
 namespace {
 
 // Plain data only, constant-initialized and in the initial-exec TLS model, so that the fault
 // handler can read it without allocating.
 struct ThreadState {
-  jmp_buf* unwind;        // innermost run_guarded() on this thread, or null
-  bool in_guest;          // executing guest code (not host code called by it)
-  bool on_guest_stack;    // somewhere inside ws_call_on_stack
-  bool ready;             // stacks below are set up
+  jmp_buf* unwind;             // innermost run_guarded() on this thread, or null
+  bool in_guest;               // executing guest code (not host code called by it)
+  bool on_guest_stack;         // somewhere inside ws_call_on_stack
+  bool unwind_on_guest_stack;  // *unwind was set on the guest stack (a nested call)
+  bool ready;                  // stacks below are set up
   bool owns_altstack;
-  TrapKind trap;          // the trap being delivered
-  char* stack_mapping;    // guard region, then the guest stack
-  char* guard_end;        // first usable byte of the guest stack
+  TrapKind trap;        // the trap being delivered
+  char* stack_mapping;  // guard region, then the guest stack
+  char* guard_end;      // first usable byte of the guest stack
   char* stack_top;
   void* altstack;
+  // AddressSanitizer builds only: the host stack the outermost guarded call left, so that
+  // the switch back to it (by return or by trap) can be announced.
+  const void* host_stack_bottom;
+  size_t host_stack_size;
 };
 
 constinit thread_local ThreadState t_state [[gnu::tls_model("initial-exec")]] = {};
@@ -52,6 +70,49 @@ struct ThreadCleanup {
   }
 };
 thread_local ThreadCleanup t_cleanup;
+
+// Stack switches. AddressSanitizer must be told about each one (it otherwise mistakes the guest
+// stack for a huge frame of the host stack); in other builds fn is entered directly, since this
+// is the hot path.
+#ifdef WS_ASAN
+void announce_switch_to_host(ThreadState& ts) {
+  __sanitizer_start_switch_fiber(nullptr, ts.host_stack_bottom, ts.host_stack_size);
+}
+void arrived_on_host() { __sanitizer_finish_switch_fiber(nullptr, nullptr, nullptr); }
+
+struct GuestEntry {
+  void (*fn)(void*);
+  void* arg;
+};
+
+// The first frame on the guest stack.
+void enter_guest(void* p) {
+  ThreadState& ts = t_state;
+  __sanitizer_finish_switch_fiber(nullptr, &ts.host_stack_bottom, &ts.host_stack_size);
+  const GuestEntry& entry = *static_cast<GuestEntry*>(p);
+  entry.fn(entry.arg);
+  announce_switch_to_host(ts);
+}
+
+void call_on_guest_stack(ThreadState& ts, void (*fn)(void*), void* arg) {
+  GuestEntry entry{fn, arg};
+  __sanitizer_start_switch_fiber(nullptr, ts.guard_end, kGuestStackSize);
+  ws_call_on_stack(&entry, enter_guest, ts.stack_top);
+  arrived_on_host();
+}
+#else
+void announce_switch_to_host(ThreadState&) {}
+void arrived_on_host() {}
+void call_on_guest_stack(ThreadState& ts, void (*fn)(void*), void* arg) {
+  ws_call_on_stack(arg, fn, ts.stack_top);
+}
+#endif
+
+// Leaves guest code for the innermost run_guarded(), which may be on the host stack.
+[[noreturn]] void unwind(ThreadState& ts) {
+  if (ts.on_guest_stack && !ts.unwind_on_guest_stack) announce_switch_to_host(ts);
+  longjmp(*ts.unwind, 1);
+}
 
 struct sigaction g_previous_segv;
 struct sigaction g_previous_bus;
@@ -82,11 +143,15 @@ void on_fault(int sig, siginfo_t* info, void* context) {
   const char* addr = static_cast<const char*>(info->si_addr);
   const bool in_stack_guard = addr >= ts.stack_mapping && addr < ts.guard_end;
   ts.trap = in_stack_guard ? TrapKind::StackExhausted : TrapKind::OutOfBounds;
-  longjmp(*ts.unwind, 1);  // SA_NODEFER: the signal mask is already what it was.
+  // Leave with the signal mask the faulting code had. With our own SA_NODEFER handler it is
+  // already in place, but a wrapper between the kernel and us (ThreadSanitizer's, or a host's)
+  // may have blocked signals while it runs. This syscall is on the fault path only.
+  pthread_sigmask(SIG_SETMASK, &static_cast<ucontext_t*>(context)->uc_sigmask, nullptr);
+  unwind(ts);
 }
 
 void install_handlers() {
-  struct sigaction action{};
+  struct sigaction action {};
   action.sa_sigaction = on_fault;
   action.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
   sigemptyset(&action.sa_mask);
@@ -102,8 +167,8 @@ void install_handlers() {
 bool init_thread(ThreadState& ts) {
   (void)&t_cleanup;  // odr-use: registers the destructor for this thread
   const size_t total = kGuestStackGuard + kGuestStackSize;
-  void* mapping = mmap(nullptr, total, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-                       -1, 0);
+  void* mapping =
+      mmap(nullptr, total, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (mapping == MAP_FAILED) return false;
   char* base = static_cast<char*>(mapping);
   if (mprotect(base + kGuestStackGuard, kGuestStackSize, PROT_READ | PROT_WRITE) != 0) {
@@ -112,8 +177,8 @@ bool init_thread(ThreadState& ts) {
   }
   stack_t current{};
   if (sigaltstack(nullptr, &current) == 0 && (current.ss_flags & SS_DISABLE)) {
-    void* alt = mmap(nullptr, kAltStackSize, PROT_READ | PROT_WRITE,
-                     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    void* alt =
+        mmap(nullptr, kAltStackSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (alt == MAP_FAILED) {
       munmap(mapping, total);
       return false;
@@ -138,15 +203,24 @@ bool init_thread(ThreadState& ts) {
 
 TrapKind from_wasm_rt(wasm_rt_trap_t code) {
   switch (code) {
-    case WASM_RT_TRAP_NONE: return TrapKind::None;
-    case WASM_RT_TRAP_OOB: return TrapKind::OutOfBounds;
-    case WASM_RT_TRAP_INT_OVERFLOW: return TrapKind::IntegerOverflow;
-    case WASM_RT_TRAP_DIV_BY_ZERO: return TrapKind::DivideByZero;
-    case WASM_RT_TRAP_INVALID_CONVERSION: return TrapKind::InvalidConversion;
-    case WASM_RT_TRAP_UNREACHABLE: return TrapKind::Unreachable;
-    case WASM_RT_TRAP_CALL_INDIRECT: return TrapKind::IndirectCall;
-    case WASM_RT_TRAP_UNCAUGHT_EXCEPTION: return TrapKind::UncaughtException;
-    case WASM_RT_TRAP_EXHAUSTION: return TrapKind::StackExhausted;
+    case WASM_RT_TRAP_NONE:
+      return TrapKind::None;
+    case WASM_RT_TRAP_OOB:
+      return TrapKind::OutOfBounds;
+    case WASM_RT_TRAP_INT_OVERFLOW:
+      return TrapKind::IntegerOverflow;
+    case WASM_RT_TRAP_DIV_BY_ZERO:
+      return TrapKind::DivideByZero;
+    case WASM_RT_TRAP_INVALID_CONVERSION:
+      return TrapKind::InvalidConversion;
+    case WASM_RT_TRAP_UNREACHABLE:
+      return TrapKind::Unreachable;
+    case WASM_RT_TRAP_CALL_INDIRECT:
+      return TrapKind::IndirectCall;
+    case WASM_RT_TRAP_UNCAUGHT_EXCEPTION:
+      return TrapKind::UncaughtException;
+    case WASM_RT_TRAP_EXHAUSTION:
+      return TrapKind::StackExhausted;
   }
   return TrapKind::HostError;
 }
@@ -166,26 +240,29 @@ TrapKind run_guarded(void (*fn)(void*), void* arg) {
   }
   jmp_buf buf;
   jmp_buf* const prev_unwind = ts.unwind;
+  const bool prev_unwind_on_stack = ts.unwind_on_guest_stack;
   const bool prev_in_guest = ts.in_guest;
   const bool prev_on_stack = ts.on_guest_stack;
+  TrapKind result = TrapKind::None;
   if (_setjmp(buf) != 0) {
-    ts.unwind = prev_unwind;
-    ts.in_guest = prev_in_guest;
-    ts.on_guest_stack = prev_on_stack;
-    return ts.trap;
-  }
-  ts.unwind = &buf;
-  ts.in_guest = true;
-  if (prev_on_stack) {
-    fn(arg);
+    if (!prev_on_stack) arrived_on_host();
+    result = ts.trap;
   } else {
-    ts.on_guest_stack = true;
-    ws_call_on_stack(arg, fn, ts.stack_top);
+    ts.unwind = &buf;
+    ts.unwind_on_guest_stack = prev_on_stack;
+    ts.in_guest = true;
+    if (prev_on_stack) {
+      fn(arg);
+    } else {
+      ts.on_guest_stack = true;
+      call_on_guest_stack(ts, fn, arg);
+    }
   }
   ts.unwind = prev_unwind;
+  ts.unwind_on_guest_stack = prev_unwind_on_stack;
   ts.in_guest = prev_in_guest;
   ts.on_guest_stack = prev_on_stack;
-  return TrapKind::None;
+  return result;
 }
 
 void trap(TrapKind kind, std::string_view message) {
@@ -196,7 +273,7 @@ void trap(TrapKind kind, std::string_view message) {
   }
   t_trap_message.assign(message);
   ts.trap = kind;
-  longjmp(*ts.unwind, 1);
+  unwind(ts);
 }
 
 std::string take_trap_message() {
