@@ -146,8 +146,8 @@ TEST(EngineTest, BadModulesGetOneLineErrorsNamingTheInput) {
   EXPECT_EQ(r3.error().kind(), ErrorKind::InvalidModule);
   EXPECT_NE(r3.error().message().find("type mismatch"), std::string::npos);
 
-  auto r4 = engine.load_wat(
-      "(module (func (export \"f\") (param v128) (result v128) local.get 0))", "simd.wat");
+  auto r4 = engine.load_wat("(module (func (export \"f\") (param v128) (result v128) local.get 0))",
+                            "simd.wat");
   ASSERT_FALSE(r4.ok());
   EXPECT_EQ(r4.error().kind(), ErrorKind::Unsupported);
   EXPECT_NE(r4.error().message().find("SIMD is not supported"), std::string::npos);

@@ -53,8 +53,8 @@ TEST(CliTest, CallAcceptsWatAndMultipleResults) {
 TEST(CliTest, TrapPrintsKindAndFunctionAndExitsOne) {
   CliRun r = cli("call " + guest("math.wasm") + " divide 7 0");
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_EQ(r.out, "wasm-sandbox: " + guest("math.wasm") +
-                       ": `divide` trapped: integer divide by zero\n");
+  EXPECT_EQ(r.out,
+            "wasm-sandbox: " + guest("math.wasm") + ": `divide` trapped: integer divide by zero\n");
   r = cli("call " + guest("math.wasm") + " peek 1000000");
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.out.find("`peek` trapped: out of bounds"), std::string::npos);

@@ -21,9 +21,9 @@ TEST(HostTest, TypedHostFunctionsAreCalledWithConvertedArguments) {
   int calls = 0;
   Imports imports;
   imports.add("env", "twice", Func::wrap([&calls](int32_t x) {
-    ++calls;
-    return x * 2;
-  }));
+                ++calls;
+                return x * 2;
+              }));
   imports.add("env", "pair", Func::wrap([](double x) { return std::tuple{x + 1, int64_t{-3}}; }));
   auto instance = module.instantiate(imports);
   ASSERT_TRUE(instance.ok()) << instance.error().message();
@@ -39,9 +39,10 @@ TEST(HostTest, HostErrorBecomesTrapWithItsMessage) {
   Module module = load_wat(engine, kCallsHost);
   Imports imports;
   imports.add("env", "twice", Func::wrap([](int32_t x) -> Result<int32_t> {
-    if (x < 0) return Error(ErrorKind::InvalidArgument, "negative input " + std::to_string(x));
-    return x * 2;
-  }));
+                if (x < 0)
+                  return Error(ErrorKind::InvalidArgument, "negative input " + std::to_string(x));
+                return x * 2;
+              }));
   imports.add("env", "pair", Func::wrap([](double x) { return std::tuple{x, int64_t{0}}; }));
   auto instance = module.instantiate(imports);
   ASSERT_TRUE(instance.ok());
@@ -87,16 +88,16 @@ TEST(HostTest, HostFunctionWrongResultTypeTraps) {
     (import "env" "f" (func $f (result i32)))
     (func (export "run") (result i32) call $f)))");
   Imports imports;
-  imports.add("env", "f", Func::host(FuncType{{}, {ValType::I32}},
-                                     [](Caller&, std::span<const Value>, std::span<Value> out) {
-                                       out[0] = Value::f64(1);
-                                       return Status();
-                                     }));
+  imports.add("env", "f",
+              Func::host(FuncType{{}, {ValType::I32}},
+                         [](Caller&, std::span<const Value>, std::span<Value> out) {
+                           out[0] = Value::f64(1);
+                           return Status();
+                         }));
   auto r = module.instantiate(imports)->call<int32_t>("run");
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().trap(), TrapKind::HostError);
-  EXPECT_NE(r.error().message().find("returned f64 for result 0, expected i32"),
-            std::string::npos);
+  EXPECT_NE(r.error().message().find("returned f64 for result 0, expected i32"), std::string::npos);
 }
 
 TEST(HostTest, GuestCallsHostWhichCallsGuestAgain) {
@@ -111,14 +112,14 @@ TEST(HostTest, GuestCallsHostWhichCallsGuestAgain) {
   std::optional<Instance> self;
   Imports imports;
   imports.add("env", "reenter", Func::wrap([&self](int32_t n) -> Result<int32_t> {
-    if (n == 2) {  // a nested trap is an error value here, not an unwind through us
-      auto nested = self->call<int32_t>("boom", n);
-      if (nested.ok() || nested.error().trap() != TrapKind::Unreachable) {
-        return Error(ErrorKind::Internal, "nested trap not reported");
-      }
-    }
-    return self->call<int32_t>("fact", n);
-  }));
+                if (n == 2) {  // a nested trap is an error value here, not an unwind through us
+                  auto nested = self->call<int32_t>("boom", n);
+                  if (nested.ok() || nested.error().trap() != TrapKind::Unreachable) {
+                    return Error(ErrorKind::Internal, "nested trap not reported");
+                  }
+                }
+                return self->call<int32_t>("fact", n);
+              }));
   auto instance = module.instantiate(imports);
   ASSERT_TRUE(instance.ok());
   self = *instance;

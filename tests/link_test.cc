@@ -34,7 +34,7 @@ TEST(LinkTest, OneInstanceExportsBecomeAnothersImports) {
   auto c = consumer.instantiate(imports);
   ASSERT_TRUE(c.ok()) << c.error().message();
   EXPECT_EQ(*c->call<int32_t>("run", 41), 1042);
-  EXPECT_EQ(p->memory("mem")->data()[0], 42);  // the memory is shared
+  EXPECT_EQ(p->memory("mem")->data()[0], 42);            // the memory is shared
   EXPECT_EQ(*c->call<int32_t>("via_table", 0, 10), 11);  // provider's function
   EXPECT_EQ(*c->call<int32_t>("via_table", 1, 10), 20);  // consumer's, in provider's table
   // The provider's table now holds a consumer function: the group keeps both alive.

@@ -125,8 +125,8 @@ class Instance {
   // int64_t, uint64_t, float, double, or a std::tuple of them for several results.
   // InvalidArgument if the export's signature does not match.
   template <class R = void, class... Args>
-    requires(std::is_arithmetic_v<Args> && ...)
-  Result<R> call(std::string_view name, Args... args) const {
+  requires(std::is_arithmetic_v<Args>&&...) Result<R> call(std::string_view name, Args... args)
+  const {
     const Value values[] = {detail::WasmType<Args>::to_value(args)..., Value()};
     auto results = call(name, std::span<const Value>(values, sizeof...(Args)));
     if (!results) return std::move(results).error();

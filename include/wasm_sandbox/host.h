@@ -151,7 +151,7 @@ Func wrap_callable(F&& callable, std::tuple<A...>*) {
   type.results = ResultsOf<Plain>::types();
   auto body = [fn = std::forward<F>(callable)](Caller& caller, std::span<const Value> args,
                                                std::span<Value> results) mutable -> Status {
-    auto invoke = [&]<size_t... I>(std::index_sequence<I...>) -> decltype(auto) {
+    auto invoke = [&]<size_t... I>(std::index_sequence<I...>)->decltype(auto) {
       if constexpr (kWantsCaller) {
         using Params = std::tuple<A...>;
         return fn(caller, WasmType<std::decay_t<std::tuple_element_t<I + 1, Params>>>::from_value(

@@ -15,16 +15,16 @@
 namespace wasm_sandbox {
 
 // X(name, description): one list feeds the enum and its names.
-#define WASM_SANDBOX_ERROR_KINDS(X)                                     \
-  X(InvalidModule, "invalid module")   /* malformed or invalid bytes */ \
-  X(Unsupported, "unsupported")        /* valid wasm we cannot run */   \
-  X(Link, "link error")                /* imports do not match */       \
-  X(Trap, "trap")                      /* the guest trapped */          \
-  X(LimitExceeded, "limit exceeded")   /* a configured limit */         \
-  X(CapabilityDenied, "capability denied")                              \
-  X(Io, "I/O error")                                                    \
-  X(NotFound, "not found")                                              \
-  X(InvalidArgument, "invalid argument")                                \
+#define WASM_SANDBOX_ERROR_KINDS(X)                                   \
+  X(InvalidModule, "invalid module") /* malformed or invalid bytes */ \
+  X(Unsupported, "unsupported")      /* valid wasm we cannot run */   \
+  X(Link, "link error")              /* imports do not match */       \
+  X(Trap, "trap")                    /* the guest trapped */          \
+  X(LimitExceeded, "limit exceeded") /* a configured limit */         \
+  X(CapabilityDenied, "capability denied")                            \
+  X(Io, "I/O error")                                                  \
+  X(NotFound, "not found")                                            \
+  X(InvalidArgument, "invalid argument")                              \
   X(Internal, "internal error")
 
 enum class ErrorKind {
@@ -35,16 +35,16 @@ enum class ErrorKind {
 
 // The ways guest code can trap. Out-of-bounds covers linear memory and tables alike: the
 // generated code does not tell them apart.
-#define WASM_SANDBOX_TRAP_KINDS(X)                                   \
-  X(None, "no trap")                                                 \
-  X(OutOfBounds, "out of bounds memory or table access")             \
-  X(IntegerOverflow, "integer overflow")                             \
-  X(DivideByZero, "integer divide by zero")                          \
-  X(InvalidConversion, "invalid conversion to integer")              \
-  X(Unreachable, "unreachable executed")                             \
+#define WASM_SANDBOX_TRAP_KINDS(X)                                  \
+  X(None, "no trap")                                                \
+  X(OutOfBounds, "out of bounds memory or table access")            \
+  X(IntegerOverflow, "integer overflow")                            \
+  X(DivideByZero, "integer divide by zero")                         \
+  X(InvalidConversion, "invalid conversion to integer")             \
+  X(Unreachable, "unreachable executed")                            \
   X(IndirectCall, "indirect call to a null or mismatched function") \
-  X(UncaughtException, "uncaught exception")                         \
-  X(StackExhausted, "call stack exhausted")                          \
+  X(UncaughtException, "uncaught exception")                        \
+  X(StackExhausted, "call stack exhausted")                         \
   X(HostError, "host function failed")
 
 enum class TrapKind {

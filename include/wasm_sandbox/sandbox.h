@@ -31,8 +31,8 @@ class Sandbox {
   const Instance& instance() const { return *instance_; }
 
   template <class R = void, class... Args>
-    requires(std::is_arithmetic_v<Args> && ...)
-  Result<R> call(std::string_view name, Args... args) const {
+  requires(std::is_arithmetic_v<Args>&&...) Result<R> call(std::string_view name, Args... args)
+  const {
     if (!instance_) return *error_;
     return instance_->call<R>(name, args...);
   }

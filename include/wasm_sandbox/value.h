@@ -137,10 +137,10 @@ struct GlobalType {
 // What one import or export of a module is, with its type.
 struct ExternType {
   ExternKind kind = ExternKind::Func;
-  FuncType func;      // kind == Func
-  TableType table;    // kind == Table
-  MemoryType memory;  // kind == Memory
-  GlobalType global;  // kind == Global
+  FuncType func;                  // kind == Func
+  TableType table;                // kind == Table
+  MemoryType memory;              // kind == Memory
+  GlobalType global;              // kind == Global
   std::string to_string() const;  // "func (i32) -> (i32)", "memory pages 1..2"
 };
 

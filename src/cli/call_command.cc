@@ -13,8 +13,10 @@ namespace {
 std::string format_result(const Value& v) {
   char buf[64];
   switch (v.type()) {
-    case ValType::I32: return std::to_string(v.i32());
-    case ValType::I64: return std::to_string(v.i64());
+    case ValType::I32:
+      return std::to_string(v.i32());
+    case ValType::I64:
+      return std::to_string(v.i64());
     case ValType::F32:
       if (std::isnan(v.f32())) return std::signbit(v.f32()) ? "-nan" : "nan";
       std::snprintf(buf, sizeof buf, "%.9g", v.f32());

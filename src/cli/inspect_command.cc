@@ -13,8 +13,8 @@ int run_inspect(const InspectOptions& options) {
     print_error(module.error().message());
     return kExitUsage;
   }
-  std::printf("module %s: %zu bytes, %zu functions\n", module->name().c_str(),
-              module->wasm_size(), module->function_count());
+  std::printf("module %s: %zu bytes, %zu functions\n", module->name().c_str(), module->wasm_size(),
+              module->function_count());
   std::printf("imports: %zu\n", module->imports().size());
   for (const ImportDesc& i : module->imports()) {
     std::printf("  %s.%s: %s\n", i.module.c_str(), i.name.c_str(), i.type.to_string().c_str());

@@ -42,13 +42,20 @@ std::string describe_errors(std::string_view name, const wabt::Errors& errors, b
 
 std::optional<ValType> to_val_type(wabt::Type type) {
   switch (type) {
-    case wabt::Type::I32: return ValType::I32;
-    case wabt::Type::I64: return ValType::I64;
-    case wabt::Type::F32: return ValType::F32;
-    case wabt::Type::F64: return ValType::F64;
-    case wabt::Type::FuncRef: return ValType::FuncRef;
-    case wabt::Type::ExternRef: return ValType::ExternRef;
-    default: return std::nullopt;
+    case wabt::Type::I32:
+      return ValType::I32;
+    case wabt::Type::I64:
+      return ValType::I64;
+    case wabt::Type::F32:
+      return ValType::F32;
+    case wabt::Type::F64:
+      return ValType::F64;
+    case wabt::Type::FuncRef:
+      return ValType::FuncRef;
+    case wabt::Type::ExternRef:
+      return ValType::ExternRef;
+    default:
+      return std::nullopt;
   }
 }
 

@@ -95,24 +95,36 @@ void patch_float_negation(std::string& body) {
 
 const char* c_type(ValType type) {
   switch (type) {
-    case ValType::I32: return "u32";
-    case ValType::I64: return "u64";
-    case ValType::F32: return "f32";
-    case ValType::F64: return "f64";
-    case ValType::FuncRef: return "wasm_rt_funcref_t";
-    case ValType::ExternRef: return "wasm_rt_externref_t";
+    case ValType::I32:
+      return "u32";
+    case ValType::I64:
+      return "u64";
+    case ValType::F32:
+      return "f32";
+    case ValType::F64:
+      return "f64";
+    case ValType::FuncRef:
+      return "wasm_rt_funcref_t";
+    case ValType::ExternRef:
+      return "wasm_rt_externref_t";
   }
   return "u32";
 }
 
 const char* val_field(ValType type) {
   switch (type) {
-    case ValType::I32: return "i32";
-    case ValType::I64: return "i64";
-    case ValType::F32: return "f32";
-    case ValType::F64: return "f64";
-    case ValType::FuncRef: return "funcref";
-    case ValType::ExternRef: return "externref";
+    case ValType::I32:
+      return "i32";
+    case ValType::I64:
+      return "i64";
+    case ValType::F32:
+      return "f32";
+    case ValType::F64:
+      return "f64";
+    case ValType::FuncRef:
+      return "funcref";
+    case ValType::ExternRef:
+      return "externref";
   }
   return "i32";
 }
@@ -120,12 +132,18 @@ const char* val_field(ValType type) {
 // wasm2c's letter for a type in multi-value struct names and fields.
 char multi_letter(ValType type) {
   switch (type) {
-    case ValType::I32: return 'i';
-    case ValType::I64: return 'j';
-    case ValType::F32: return 'f';
-    case ValType::F64: return 'd';
-    case ValType::FuncRef: return 'r';
-    case ValType::ExternRef: return 'e';
+    case ValType::I32:
+      return 'i';
+    case ValType::I64:
+      return 'j';
+    case ValType::F32:
+      return 'f';
+    case ValType::F64:
+      return 'd';
+    case ValType::FuncRef:
+      return 'r';
+    case ValType::ExternRef:
+      return 'e';
   }
   return 'i';
 }
@@ -171,12 +189,15 @@ std::string result_field(const FuncType& type, size_t i) {
 
 const char* pointee_type(const ExternType& type) {
   switch (type.kind) {
-    case ExternKind::Global: return c_type(type.global.type);
-    case ExternKind::Memory: return "wasm_rt_memory_t";
+    case ExternKind::Global:
+      return c_type(type.global.type);
+    case ExternKind::Memory:
+      return "wasm_rt_memory_t";
     case ExternKind::Table:
       return type.table.element == ValType::FuncRef ? "wasm_rt_funcref_table_t"
                                                     : "wasm_rt_externref_table_t";
-    case ExternKind::Func: break;
+    case ExternKind::Func:
+      break;
   }
   return "void";
 }
@@ -186,8 +207,8 @@ void write_import(std::string& out, size_t k, const ImportDesc& import) {
   const std::string slot = "WS_SLOT(x, " + std::to_string(k) + ")";
   if (import.type.kind != ExternKind::Func) {
     const char* t = pointee_type(import.type);
-    out += std::string(t) + "* " + symbol + "(struct Z_i_instance_t* x) {\n  return (" + t +
-           "*)" + slot + "->ctx;\n}\n";
+    out += std::string(t) + "* " + symbol + "(struct Z_i_instance_t* x) {\n  return (" + t + "*)" +
+           slot + "->ctx;\n}\n";
     return;
   }
   const FuncType& f = import.type.func;
@@ -197,8 +218,8 @@ void write_import(std::string& out, size_t k, const ImportDesc& import) {
   out += ret + " " + symbol + "(struct Z_i_instance_t* x" + param_decls(f) + ") {\n";
   out += "  ws_slot* s = " + slot + ";\n  ";
   if (!is_void) out += "return ";
-  out += "((" + ret + " (*)(void*" + param_types(f) + "))s->fn)(s->ctx" + param_names(f) +
-         ");\n}\n";
+  out +=
+      "((" + ret + " (*)(void*" + param_types(f) + "))s->fn)(s->ctx" + param_names(f) + ");\n}\n";
   // The adapter a slot holds when the import is a host function.
   const size_t io_size = std::max<size_t>(1, std::max(f.params.size(), f.results.size()));
   out += "static " + ret + " ws_adapter_" + std::to_string(k) + "(void* ctx" + param_decls(f) +
@@ -270,7 +291,9 @@ std::string write_glue(const ModuleInfo& info) {
     out += func ? "  (void*)ws_adapter_" + std::to_string(k) + ",\n" : "  0,\n";
   }
   if (info.imports.empty()) out += "  0,\n";
-  out += "};\nstatic void ws_instantiate(void* instance) {\n  Z_m_instantiate((Z_m_instance_t*)instance";
+  out +=
+      "};\nstatic void ws_instantiate(void* instance) {\n  "
+      "Z_m_instantiate((Z_m_instance_t*)instance";
   if (imports_functions) {
     out += ", (struct Z_i_instance_t*)&((Z_m_instance_t*)instance)->Z_i_instance";
   } else if (!info.imports.empty()) {

@@ -50,9 +50,9 @@ typedef struct ws_glue {
   uint32_t export_count;
   uint32_t slots_offset;
   uint32_t instance_size;
-  const ws_export* exports;     /* export_count entries, in export order */
-  void* const* host_adapters;   /* import_count entries; null for non-function imports */
-  void (*init_module)(void);    /* once, before the first instantiate */
+  const ws_export* exports;            /* export_count entries, in export order */
+  void* const* host_adapters;          /* import_count entries; null for non-function imports */
+  void (*init_module)(void);           /* once, before the first instantiate */
   void (*instantiate)(void* instance); /* slots filled, rest zeroed; may trap */
   void (*free_instance)(void* instance);
 } ws_glue;

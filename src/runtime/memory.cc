@@ -1,11 +1,12 @@
 // Linear memories: a fixed address-space reservation per memory (runtime.h, kMemoryReservation)
 // of which the first `pages` pages are accessible; growth only changes page protections, so
 // `data` never moves and generated code needs no bounds checks for loads and stores.
+#include "runtime/memory.h"
+
 #include <sys/mman.h>
 
 #include <algorithm>
 
-#include "runtime/memory.h"
 #include "runtime/runtime.h"
 
 namespace wasm_sandbox::runtime {
@@ -51,8 +52,7 @@ void free_memory(wasm_rt_memory_t* memory) {
 
 extern "C" {
 
-void wasm_rt_allocate_memory(wasm_rt_memory_t* memory, uint32_t initial_pages,
-                             uint32_t max_pages) {
+void wasm_rt_allocate_memory(wasm_rt_memory_t* memory, uint32_t initial_pages, uint32_t max_pages) {
   if (!wasm_sandbox::runtime::allocate_memory(memory, initial_pages, max_pages)) {
     wasm_sandbox::runtime::trap(wasm_sandbox::TrapKind::HostError,
                                 "cannot allocate a linear memory");

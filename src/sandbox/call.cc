@@ -29,7 +29,8 @@ void run_guest_call(void* arg) {
 
 std::string types_string(const std::vector<ValType>& types) {
   std::string out = "(";
-  for (size_t i = 0; i < types.size(); ++i) out += (i ? ", " : "") + std::string(to_string(types[i]));
+  for (size_t i = 0; i < types.size(); ++i)
+    out += (i ? ", " : "") + std::string(to_string(types[i]));
   return out + ")";
 }
 
@@ -98,10 +99,9 @@ Status check_args(std::string_view what, const FuncType& type, std::span<const V
   for (size_t i = 0; match && i < args.size(); ++i) match = args[i].type() == type.params[i];
   if (match) return {};
   return Error(ErrorKind::InvalidArgument,
-               std::string(what) + " expects " + std::to_string(type.params.size()) +
-                   " argument" + (type.params.size() == 1 ? "" : "s") + " " +
-                   types_string(type.params) + ", got " + std::to_string(args.size()) + " " +
-                   values_types_string(args));
+               std::string(what) + " expects " + std::to_string(type.params.size()) + " argument" +
+                   (type.params.size() == 1 ? "" : "s") + " " + types_string(type.params) +
+                   ", got " + std::to_string(args.size()) + " " + values_types_string(args));
 }
 
 Error results_mismatch(std::string_view function, const std::vector<Value>& results,
@@ -138,7 +138,8 @@ Result<std::vector<Value>> call_guest(const FuncType& type, ws_entry_fn entry, v
   }
   std::vector<Value> results;
   results.reserve(type.results.size());
-  for (size_t i = 0; i < type.results.size(); ++i) results.push_back(from_ws(type.results[i], io[i]));
+  for (size_t i = 0; i < type.results.size(); ++i)
+    results.push_back(from_ws(type.results[i], io[i]));
   return results;
 }
 

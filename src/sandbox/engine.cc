@@ -71,9 +71,9 @@ Result<Module> Engine::load_file(const std::filesystem::path& path) const {
   const std::string name = path.string();
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec)) {
-    return Error(std::filesystem::exists(path, ec) ? ErrorKind::Io : ErrorKind::NotFound,
-                 name + (std::filesystem::exists(path, ec) ? ": not a regular file"
-                                                           : ": no such file"));
+    return Error(
+        std::filesystem::exists(path, ec) ? ErrorKind::Io : ErrorKind::NotFound,
+        name + (std::filesystem::exists(path, ec) ? ": not a regular file" : ": no such file"));
   }
   std::ifstream in(path, std::ios::binary);
   if (!in) return Error(ErrorKind::Io, name + ": cannot open for reading");

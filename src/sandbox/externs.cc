@@ -11,11 +11,15 @@ namespace {
 size_t cell_size(ValType type) {
   switch (type) {
     case ValType::I32:
-    case ValType::F32: return 4;
+    case ValType::F32:
+      return 4;
     case ValType::I64:
-    case ValType::F64: return 8;
-    case ValType::FuncRef: return sizeof(wasm_rt_funcref_t);
-    case ValType::ExternRef: return sizeof(wasm_rt_externref_t);
+    case ValType::F64:
+      return 8;
+    case ValType::FuncRef:
+      return sizeof(wasm_rt_funcref_t);
+    case ValType::ExternRef:
+      return sizeof(wasm_rt_externref_t);
   }
   return 8;
 }
@@ -95,9 +99,9 @@ Result<Memory> Memory::create(MemoryType type) {
   auto storage = std::make_shared<detail::HostMemory>();
   if (!runtime::allocate_memory(&storage->memory, type.min_pages,
                                 type.max_pages.value_or(runtime::kMaxPages))) {
-    return Error(ErrorKind::LimitExceeded,
-                 "memory " + type.to_string() + ": cannot allocate (at most " +
-                     std::to_string(runtime::kMaxPages) + " pages)");
+    return Error(ErrorKind::LimitExceeded, "memory " + type.to_string() +
+                                               ": cannot allocate (at most " +
+                                               std::to_string(runtime::kMaxPages) + " pages)");
   }
   auto state = std::make_shared<detail::MemoryState>();
   state->memory = &storage->memory;
@@ -128,10 +132,9 @@ Result<uint32_t> Memory::grow(uint32_t delta) {
   if (!state_) return Error(ErrorKind::InvalidArgument, "grow of a null memory handle");
   const uint32_t old = runtime::grow_memory(state_->memory, delta);
   if (old == UINT32_MAX) {
-    return Error(ErrorKind::LimitExceeded,
-                 "memory cannot grow from " + std::to_string(pages()) + " by " +
-                     std::to_string(delta) + " pages (maximum " +
-                     std::to_string(state_->memory->max_pages) + ")");
+    return Error(ErrorKind::LimitExceeded, "memory cannot grow from " + std::to_string(pages()) +
+                                               " by " + std::to_string(delta) + " pages (maximum " +
+                                               std::to_string(state_->memory->max_pages) + ")");
   }
   return old;
 }
@@ -150,7 +153,8 @@ uint32_t detail::TableState::size() const {
 
 Result<Table> Table::create(TableType type) {
   if (type.element != ValType::FuncRef && type.element != ValType::ExternRef) {
-    return Error(ErrorKind::InvalidArgument, "table " + type.to_string() + ": not a reference type");
+    return Error(ErrorKind::InvalidArgument,
+                 "table " + type.to_string() + ": not a reference type");
   }
   auto storage = std::make_shared<detail::HostTable>();
   const uint32_t max = type.max.value_or(UINT32_MAX);
@@ -198,9 +202,8 @@ Status Table::set(uint32_t index, Value value) {
                                                  std::to_string(size()) + ")");
   }
   if (value.type() != state_->element) {
-    return Error(ErrorKind::InvalidArgument, std::string("table of ") +
-                                                 to_string(state_->element) + " cannot hold " +
-                                                 value.to_string());
+    return Error(ErrorKind::InvalidArgument, std::string("table of ") + to_string(state_->element) +
+                                                 " cannot hold " + value.to_string());
   }
   const ws_val raw = detail::to_ws(value);
   if (state_->element == ValType::FuncRef) {
@@ -214,9 +217,8 @@ Status Table::set(uint32_t index, Value value) {
 Result<uint32_t> Table::grow(uint32_t delta, Value init) {
   if (!state_) return Error(ErrorKind::InvalidArgument, "grow of a null table handle");
   if (init.type() != state_->element) {
-    return Error(ErrorKind::InvalidArgument, std::string("table of ") +
-                                                 to_string(state_->element) + " cannot hold " +
-                                                 init.to_string());
+    return Error(ErrorKind::InvalidArgument, std::string("table of ") + to_string(state_->element) +
+                                                 " cannot hold " + init.to_string());
   }
   const ws_val raw = detail::to_ws(init);
   const uint32_t old =
@@ -257,8 +259,8 @@ Result<Memory> Caller::memory(std::string_view name) const {
   size_t index;
   const ExportDesc* exp = instance_->module->find_export(name, &index);
   if (!exp || exp->type.kind != ExternKind::Memory) {
-    return Error(ErrorKind::NotFound, instance_->module->info.name + " exports no memory `" +
-                                          std::string(name) + "`");
+    return Error(ErrorKind::NotFound,
+                 instance_->module->info.name + " exports no memory `" + std::string(name) + "`");
   }
   auto state = std::make_shared<detail::MemoryState>();
   state->memory = static_cast<wasm_rt_memory_t*>(instance_->export_storage(index));

@@ -21,8 +21,8 @@
 namespace wasm_sandbox::detail {
 
 struct Group {
-  std::shared_ptr<Group> forward;               // set once merged into another group
-  std::vector<std::shared_ptr<void>> members;   // only in a root (forward == null)
+  std::shared_ptr<Group> forward;              // set once merged into another group
+  std::vector<std::shared_ptr<void>> members;  // only in a root (forward == null)
 };
 
 std::shared_ptr<Group> make_group(std::shared_ptr<void> first_member);

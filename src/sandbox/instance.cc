@@ -72,8 +72,8 @@ Result<T> export_as(const Result<Extern>& ext, std::string_view module, std::str
                     const char* kind) {
   if (!ext) return ext.error();
   if (auto* value = std::get_if<T>(&*ext)) return *value;
-  return Error(ErrorKind::NotFound, std::string(module) + ": export `" + std::string(name) +
-                                        "` is not a " + kind);
+  return Error(ErrorKind::NotFound,
+               std::string(module) + ": export `" + std::string(name) + "` is not a " + kind);
 }
 
 }  // namespace
@@ -112,9 +112,8 @@ Result<std::vector<Value>> Instance::call(std::string_view name,
                  this->name() + ": no export named `" + std::string(name) + "`");
   }
   if (desc->type.kind != ExternKind::Func) {
-    return Error(ErrorKind::NotFound, this->name() + ": export `" + std::string(name) +
-                                          "` is a " + to_string(desc->type.kind) +
-                                          ", not a function");
+    return Error(ErrorKind::NotFound, this->name() + ": export `" + std::string(name) + "` is a " +
+                                          to_string(desc->type.kind) + ", not a function");
   }
   return detail::call_guest(desc->type.func, state_->module->glue().exports[index].entry,
                             state_->raw, this->name(), desc->name, args);

@@ -84,10 +84,9 @@ Result<Instance> Module::instantiate(const Imports& imports) const {
   }
   for (const TableType& table : info.tables) {
     if (table.min > runtime::kMaxTableElements) {
-      return Error(ErrorKind::LimitExceeded,
-                   info.name + ": table of " + std::to_string(table.min) +
-                       " elements exceeds the limit of " +
-                       std::to_string(runtime::kMaxTableElements));
+      return Error(ErrorKind::LimitExceeded, info.name + ": table of " + std::to_string(table.min) +
+                                                 " elements exceeds the limit of " +
+                                                 std::to_string(runtime::kMaxTableElements));
     }
   }
 

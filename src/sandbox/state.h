@@ -43,9 +43,9 @@ struct HostBinding {
 // Owned by its Group (group.h); handles to it alias the group.
 struct InstanceState {
   std::shared_ptr<const ModuleState> module;
-  std::weak_ptr<Group> group;  // weak: the group owns this
-  void* raw = nullptr;         // glue().instance_size bytes: wasm2c's struct, then the slots
-  bool needs_free = false;     // instantiate ran (even if it trapped)
+  std::weak_ptr<Group> group;         // weak: the group owns this
+  void* raw = nullptr;                // glue().instance_size bytes: wasm2c's struct, then the slots
+  bool needs_free = false;            // instantiate ran (even if it trapped)
   std::vector<HostBinding> bindings;  // one per import; sized once, never moved
   std::vector<std::shared_ptr<FuncState>> host_functions;  // imported host functions
 

@@ -35,22 +35,32 @@ const char* to_string(TrapKind kind) {
 
 const char* to_string(ValType type) {
   switch (type) {
-    case ValType::I32: return "i32";
-    case ValType::I64: return "i64";
-    case ValType::F32: return "f32";
-    case ValType::F64: return "f64";
-    case ValType::FuncRef: return "funcref";
-    case ValType::ExternRef: return "externref";
+    case ValType::I32:
+      return "i32";
+    case ValType::I64:
+      return "i64";
+    case ValType::F32:
+      return "f32";
+    case ValType::F64:
+      return "f64";
+    case ValType::FuncRef:
+      return "funcref";
+    case ValType::ExternRef:
+      return "externref";
   }
   return "?";
 }
 
 const char* to_string(ExternKind kind) {
   switch (kind) {
-    case ExternKind::Func: return "func";
-    case ExternKind::Table: return "table";
-    case ExternKind::Memory: return "memory";
-    case ExternKind::Global: return "global";
+    case ExternKind::Func:
+      return "func";
+    case ExternKind::Table:
+      return "table";
+    case ExternKind::Memory:
+      return "memory";
+    case ExternKind::Global:
+      return "global";
   }
   return "?";
 }
@@ -83,11 +93,16 @@ std::string limits(uint64_t min, const std::optional<uint32_t>& max) {
 std::string Value::to_string() const {
   std::string prefix = std::string(wasm_sandbox::to_string(type_)) + ":";
   switch (type_) {
-    case ValType::I32: return prefix + std::to_string(i32());
-    case ValType::I64: return prefix + std::to_string(i64());
-    case ValType::F32: return prefix + format_float(f32(), 9);
-    case ValType::F64: return prefix + format_float(f64(), 17);
-    case ValType::FuncRef: return prefix + (ref_.is_null() ? "null" : "func");
+    case ValType::I32:
+      return prefix + std::to_string(i32());
+    case ValType::I64:
+      return prefix + std::to_string(i64());
+    case ValType::F32:
+      return prefix + format_float(f32(), 9);
+    case ValType::F64:
+      return prefix + format_float(f64(), 17);
+    case ValType::FuncRef:
+      return prefix + (ref_.is_null() ? "null" : "func");
     case ValType::ExternRef: {
       if (!ref_.context) return prefix + "null";
       char buf[32];
@@ -157,10 +172,14 @@ std::string GlobalType::to_string() const {
 std::string ExternType::to_string() const {
   std::string out = wasm_sandbox::to_string(kind);
   switch (kind) {
-    case ExternKind::Func: return out + " " + func.to_string();
-    case ExternKind::Table: return out + " " + table.to_string();
-    case ExternKind::Memory: return out + " " + memory.to_string();
-    case ExternKind::Global: return out + " " + global.to_string();
+    case ExternKind::Func:
+      return out + " " + func.to_string();
+    case ExternKind::Table:
+      return out + " " + table.to_string();
+    case ExternKind::Memory:
+      return out + " " + memory.to_string();
+    case ExternKind::Global:
+      return out + " " + global.to_string();
   }
   return out;
 }

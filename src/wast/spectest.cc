@@ -23,10 +23,10 @@ Status add_spectest(Imports& imports) {
     const char* name;
     Value value;
   };
-  for (const GlobalSpec& g : {GlobalSpec{"global_i32", Value::i32(666)},
-                              GlobalSpec{"global_i64", Value::i64(666)},
-                              GlobalSpec{"global_f32", Value::f32(666.6f)},
-                              GlobalSpec{"global_f64", Value::f64(666.6)}}) {
+  for (const GlobalSpec& g :
+       {GlobalSpec{"global_i32", Value::i32(666)}, GlobalSpec{"global_i64", Value::i64(666)},
+        GlobalSpec{"global_f32", Value::f32(666.6f)},
+        GlobalSpec{"global_f64", Value::f64(666.6)}}) {
     auto global = Global::create(GlobalType{g.value.type(), false}, g.value);
     if (!global) return global.error();
     imports.add("spectest", g.name, *global);

@@ -56,8 +56,8 @@ Status run_wast2json(const fs::path& script, const fs::path& out_json, const fs:
   int rc = posix_spawnp(&pid, "wast2json", &actions, nullptr, argv, environ);
   posix_spawn_file_actions_destroy(&actions);
   if (rc != 0) {
-    return Error(ErrorKind::NotFound, "cannot run wast2json (package wabt): " +
-                                          std::string(std::strerror(rc)));
+    return Error(ErrorKind::NotFound,
+                 "cannot run wast2json (package wabt): " + std::string(std::strerror(rc)));
   }
   int status = 0;
   while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
@@ -66,12 +66,13 @@ Status run_wast2json(const fs::path& script, const fs::path& out_json, const fs:
   std::ifstream in(log);
   std::string first_line;
   std::getline(in, first_line);
-  return Error(ErrorKind::InvalidArgument,
-               script.string() + ": wast2json failed: " + first_line);
+  return Error(ErrorKind::InvalidArgument, script.string() + ": wast2json failed: " + first_line);
 }
 
 // ref.extern N is the host pointer N + 1, so that ref.extern 0 is not null.
-ExternRef extern_of(uint64_t n) { return reinterpret_cast<ExternRef>(static_cast<uintptr_t>(n + 1)); }
+ExternRef extern_of(uint64_t n) {
+  return reinterpret_cast<ExternRef>(static_cast<uintptr_t>(n + 1));
+}
 
 std::optional<ValType> type_named(const std::string& name) {
   if (name == "i32") return ValType::I32;
@@ -195,7 +196,8 @@ class ScriptRun {
     auto instance = loaded->instantiate(imports_);
     if (!instance) return fail("module: " + instance.error().message());
     current_ = *instance;
-    if (command.contains("name")) named_.insert_or_assign(command["name"].get<std::string>(), *instance);
+    if (command.contains("name"))
+      named_.insert_or_assign(command["name"].get<std::string>(), *instance);
     pass();
   }
 
@@ -260,7 +262,8 @@ class ScriptRun {
 
   void assert_trap(const json& command, const std::string& type) {
     auto results = perform(command["action"]);
-    const std::string what = type + " " + action_name(command) + " (" + command.value("text", "") + ")";
+    const std::string what =
+        type + " " + action_name(command) + " (" + command.value("text", "") + ")";
     if (results) return fail(what + ": returned " + describe_values(*results));
     if (results.error().kind() != ErrorKind::Trap) {
       return fail(what + ": failed without a trap: " + results.error().message());

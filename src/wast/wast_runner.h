@@ -14,7 +14,8 @@ struct ScriptResult {
   std::string script;  // file name
   size_t passed = 0;
   size_t failed = 0;
-  std::vector<std::string> failures;  // "i32.wast:42: assert_return `add`: got i32:1, expected i32:2"
+  std::vector<std::string>
+      failures;  // "i32.wast:42: assert_return `add`: got i32:1, expected i32:2"
 };
 
 // Runs one script. An error means the script could not be run at all (missing file,
