@@ -39,6 +39,7 @@ demo: build
 	@sh examples/demo.sh $(BUILD)
 
 bench: build
+	cmake --build $(BUILD) --target large_guest
 	$(BUILD)/bin/wasm_sandbox_bench --benchmark_min_time=0.2
 
 # Sanitizer builds: the whole test suite under AddressSanitizer (+LeakSanitizer, UBSan) or
