@@ -6,6 +6,7 @@
 // never confused with a failure of the host.
 #pragma once
 
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -45,7 +46,8 @@ enum class ErrorKind {
   X(IndirectCall, "indirect call to a null or mismatched function") \
   X(UncaughtException, "uncaught exception")                        \
   X(StackExhausted, "call stack exhausted")                         \
-  X(HostError, "host function failed")
+  X(HostError, "host function failed")                              \
+  X(Exit, "exited") /* the guest ended itself (WASI proc_exit) */
 
 enum class TrapKind {
 #define WASM_SANDBOX_X(name, text) name,
@@ -62,9 +64,18 @@ class Error {
   Error(ErrorKind kind, std::string message, TrapKind trap = TrapKind::None)
       : kind_(kind), trap_(trap), message_(std::move(message)) {}
 
+  // The guest ended itself with exit status `code` (WASI proc_exit): a Trap of kind Exit.
+  static Error exit(int32_t code) {
+    Error error(ErrorKind::Trap, "exited with code " + std::to_string(code), TrapKind::Exit);
+    error.exit_code_ = code;
+    return error;
+  }
+
   ErrorKind kind() const { return kind_; }
   // TrapKind::None unless kind() == ErrorKind::Trap.
   TrapKind trap() const { return trap_; }
+  // The guest's exit status when trap() == TrapKind::Exit, else 0.
+  int32_t exit_code() const { return exit_code_; }
   // The whole message, naming the input; no trailing newline.
   const std::string& message() const { return message_; }
 
@@ -77,6 +88,7 @@ class Error {
  private:
   ErrorKind kind_;
   TrapKind trap_;
+  int32_t exit_code_ = 0;
   std::string message_;
 };
 

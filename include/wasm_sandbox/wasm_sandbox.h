@@ -7,3 +7,4 @@
 #include "wasm_sandbox/result.h"   // IWYU pragma: export
 #include "wasm_sandbox/sandbox.h"  // IWYU pragma: export
 #include "wasm_sandbox/value.h"    // IWYU pragma: export
+#include "wasm_sandbox/wasi.h"     // IWYU pragma: export

@@ -30,6 +30,17 @@ struct WastOptions {
 };
 int run_wast(const WastOptions& options);
 
+struct RunOptions {
+  std::string module;
+  std::vector<std::string> args;         // after the program name
+  std::vector<std::string> dirs;         // HOST[::GUEST][:ro]
+  std::vector<std::string> env;          // KEY=VALUE
+  std::vector<std::string> inherit_env;  // KEY
+  std::string stdin_file;
+};
+// Runs a WASI program's _start; returns its exit status (134 if it trapped).
+int run_run(const RunOptions& options);
+
 // Prints "wasm-sandbox: MESSAGE" on stderr.
 void print_error(const std::string& message);
 

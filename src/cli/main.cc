@@ -24,6 +24,20 @@ int main(int argc, char** argv) {
   call_cmd->add_option("args", call.args, "arguments, parsed by the function's signature");
   call_cmd->positionals_at_end();
 
+  RunOptions run;
+  auto* run_cmd =
+      app.add_subcommand("run", "Run a WASI program (its _start) and exit with its status");
+  run_cmd->add_option("--dir", run.dirs, "grant a host directory: HOST[::GUEST][:ro]")
+      ->allow_extra_args(false);
+  run_cmd->add_option("--env", run.env, "set an environment variable: KEY=VALUE")
+      ->allow_extra_args(false);
+  run_cmd->add_option("--inherit-env", run.inherit_env, "pass the host's variable KEY")
+      ->allow_extra_args(false);
+  run_cmd->add_option("--stdin", run.stdin_file, "read stdin from FILE (default: inherited)");
+  run_cmd->add_option("module", run.module, "module file (.wasm or .wat)")->required();
+  run_cmd->add_option("args", run.args, "the program's arguments (after --)");
+  run_cmd->positionals_at_end();
+
   InspectOptions inspect;
   auto* inspect_cmd = app.add_subcommand("inspect", "List a module's imports, exports and sizes");
   inspect_cmd->add_option("module", inspect.module, "module file (.wasm or .wat)")->required();
@@ -43,7 +57,9 @@ int main(int argc, char** argv) {
   }
   // `call M F -- -1 2`: the separator is optional (negative numbers parse as arguments).
   if (!call.args.empty() && call.args.front() == "--") call.args.erase(call.args.begin());
+  if (!run.args.empty() && run.args.front() == "--") run.args.erase(run.args.begin());
   if (*call_cmd) return run_call(call);
+  if (*run_cmd) return run_run(run);
   if (*inspect_cmd) return run_inspect(inspect);
   if (*wast_cmd) return run_wast(wast);
   return kExitUsage;

@@ -42,10 +42,14 @@ std::string values_types_string(std::span<const Value> values) {
   return out + ")";
 }
 
-// Set by invoke_host() when a host function fails, read by dispatch_host_call().
+// Set by invoke_host() when a host function fails, read by dispatch_host_call() and, for an
+// exit, by call_guest().
 thread_local std::string t_host_error;
+thread_local int32_t t_exit_code;
 
-bool invoke_host(HostBinding* binding, ws_val* io) {
+// Runs a host function for guest code. Returns TrapKind::None, or the trap to end the guest
+// call with: HostError (message in t_host_error) or Exit (status in t_exit_code).
+TrapKind invoke_host(HostBinding* binding, ws_val* io) {
   runtime::HostScope host_scope;
   const FuncState& func = *binding->func;
   const size_t params = func.type.params.size();
@@ -77,19 +81,23 @@ bool invoke_host(HostBinding* binding, ws_val* io) {
     return "host function " + binding->import->module + "." + binding->import->name;
   };
   if (!status) {
+    if (status.error().trap() == TrapKind::Exit) {
+      t_exit_code = status.error().exit_code();
+      return TrapKind::Exit;
+    }
     t_host_error = name() + ": " + status.error().message();
-    return false;
+    return TrapKind::HostError;
   }
   for (size_t i = 0; i < results; ++i) {
     if (values[params + i].type() != func.type.results[i]) {
       t_host_error = name() + ": returned " + to_string(values[params + i].type()) +
                      " for result " + std::to_string(i) + ", expected " +
                      to_string(func.type.results[i]);
-      return false;
+      return TrapKind::HostError;
     }
     io[i] = to_ws(values[params + i]);
   }
-  return true;
+  return TrapKind::None;
 }
 
 }  // namespace
@@ -129,6 +137,10 @@ Result<std::vector<Value>> call_guest(const FuncType& type, ws_entry_fn entry, v
   for (size_t i = 0; i < args.size(); ++i) io[i] = to_ws(args[i]);
   GuestCall call{entry, context, io};
   const TrapKind trap = runtime::run_guarded(run_guest_call, &call);
+  if (trap == TrapKind::Exit) {
+    Error exit = Error::exit(t_exit_code);
+    return std::move(exit).with_context(name());
+  }
   if (trap != TrapKind::None) {
     std::string message = name() + " trapped: " + to_string(trap);
     if (std::string detail = runtime::take_trap_message(); !detail.empty()) {
@@ -155,9 +167,9 @@ Result<std::vector<Value>> call_host(const FuncState& func, std::span<const Valu
 }
 
 void dispatch_host_call(ws_host_binding* binding, ws_val* io) {
-  if (!invoke_host(reinterpret_cast<HostBinding*>(binding), io)) {
-    runtime::trap(TrapKind::HostError, t_host_error);
-  }
+  const TrapKind trap = invoke_host(reinterpret_cast<HostBinding*>(binding), io);
+  if (trap == TrapKind::HostError) runtime::trap(trap, t_host_error);
+  if (trap != TrapKind::None) runtime::trap(trap);
 }
 
 ws_val to_ws(const Value& value) {
