@@ -11,3 +11,13 @@ run call "$G/math.wasm" fib 25
 run call "$G/math.wasm" lcg 1 100000000
 run call "$G/math.wasm" divide 7 0
 run call "$G/math.wasm" peek 100000000
+
+# A WASI program: it sees only the directory granted to it, read-only, as /data.
+DATA=$(mktemp -d)
+trap 'rm -rf "$DATA"' EXIT
+printf 'the quick brown fox\njumps over the lazy dog\n' > "$DATA/words.txt"
+run run --dir "$DATA::/data:ro" "$G/checksum.wasm" -- /data/words.txt
+echo "\$ $G/native/checksum $DATA/words.txt   (the same source, built natively)"
+"$G/native/checksum" "$DATA/words.txt"; echo
+run run --dir "$DATA::/data:ro" "$G/wordcount.wasm" -- /data/words.txt /etc/passwd
+run run --dir "$DATA::/data:ro" "$G/sortfile.wasm" -- -o /data/sorted.txt /data/words.txt

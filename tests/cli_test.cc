@@ -3,6 +3,7 @@
 
 #include <array>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 
 #include "test_util.h"
@@ -113,6 +114,61 @@ TEST(CliTest, WastRunsScriptsAndCounts) {
   EXPECT_NE(r.out.find("cli_script.wast: 3 passed, 2 failed\n"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("total: 3 passed, 2 failed\n"), std::string::npos);
   EXPECT_NE(r.out.find("got i32:3, expected i32:\"4\""), std::string::npos) << r.out;
+}
+
+}  // namespace
+}  // namespace wasm_sandbox
+
+namespace wasm_sandbox {
+namespace {
+
+std::string write_temp(const std::string& name, const std::string& text) {
+  const std::string path = ::testing::TempDir() + "/" + name;
+  std::ofstream(path) << text;
+  return path;
+}
+
+TEST(CliRunTest, ExitsWithTheGuestsStatusAndPassesArgumentsAndStdin) {
+  const std::string dir = ::testing::TempDir() + "/cli_run_dir";
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir + "/in.txt") << "one two\nthree\n";
+  CliRun r = cli("run --dir " + dir + "::/d:ro " + guest("wordcount.wasm") + " -- /d/in.txt");
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_EQ(r.out, "      2       3      14 /d/in.txt\n");
+  r = cli("run --stdin " + dir + "/in.txt " + guest("checksum.wasm") + " -- -");
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_NE(r.out.find(" 14 -"), std::string::npos) << r.out;
+  const std::string exit7 =
+      write_temp("exit7.wat",
+                 R"((module (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+          (memory (export "memory") 1) (func (export "_start") (call $exit (i32.const 7)))))");
+  EXPECT_EQ(cli("run " + exit7).exit_code, 7);
+}
+
+TEST(CliRunTest, TrapsAndDeniedCapabilitiesAreOneLine) {
+  const std::string trap =
+      write_temp("trap_start.wat",
+                 "(module (memory (export \"memory\") 1) (func (export \"_start\") unreachable))");
+  CliRun r = cli("run " + trap);
+  EXPECT_EQ(r.exit_code, 134);
+  EXPECT_EQ(r.out, "wasm-sandbox: " + trap + ": `_start` trapped: unreachable executed\n");
+  const std::string imports = write_temp(
+      "imports_env.wat", R"((module (import "env" "launch" (func)) (func (export "_start"))))");
+  r = cli("run " + imports);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.out,
+            "wasm-sandbox: " + imports + ": import env.launch (func () -> ()) is not provided\n");
+  r = cli("run --dir /nonexistent::/x " + trap);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.out, "wasm-sandbox: cannot open directory /nonexistent: No such file or directory\n");
+  r = cli("run --dir ::/x " + trap);
+  EXPECT_EQ(r.out, "wasm-sandbox: --dir ::/x: expected HOST[::GUEST][:ro]\n");
+  r = cli("run --env NOEQUALS " + trap);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.out, "wasm-sandbox: --env NOEQUALS: expected KEY=VALUE\n");
+  r = cli("run " + guest("add.wasm"));
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.out, "wasm-sandbox: " + guest("add.wasm") + ": no export named `_start`\n");
 }
 
 }  // namespace
