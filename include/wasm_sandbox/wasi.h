@@ -17,7 +17,8 @@
 // Confinement: every path a guest names resolves beneath one of its preopened directories,
 // in the kernel (openat2 with RESOLVE_BENEATH), so `..`, absolute paths, symlinks (including
 // ones the guest creates, and races between a check and a use) cannot leave it; escapes fail
-// with ENOTCAPABLE. Symlinks the guest creates may not point outside the tree either. A
+// with ENOTCAPABLE. Symlinks the guest creates may only point down the tree (no absolute
+// target, no ".."), so that host programs following them stay inside too. A
 // read-only directory refuses every change beneath it with EROFS.
 //
 // Thread safety: a Wasi belongs to the instances it was added to; like them, it must not be

@@ -236,11 +236,8 @@ Errno path_symlink(Env& env, u32 old_ptr, u32 old_len, u32 fd, u32 new_ptr, u32 
   ParentAndName link;
   WASI_TRY(open_parent(dir->fd.get(), path, link));
   // The guest could never follow a link out of its tree, but host programs could: refuse
-  // to create one.
-  if (dir->preopen < 0 || !symlink_stays_inside(env.state.preopen_roots[dir->preopen].get(),
-                                                link.parent.get(), target)) {
-    return Errno::NotCapable;
-  }
+  // to create one that could ever lead upwards.
+  if (!symlink_target_points_down(target)) return Errno::NotCapable;
   const std::string contents(target);
   return from_result(symlinkat(contents.c_str(), link.parent.get(), link.name.c_str()));
 }

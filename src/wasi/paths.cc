@@ -69,32 +69,13 @@ Errno open_parent(int dir, std::string_view path, ParentAndName& out) {
   return Errno::Success;
 }
 
-bool symlink_stays_inside(int root, int link_dir, std::string_view target) {
+bool symlink_target_points_down(std::string_view target) {
   if (target.empty() || target.front() == '/') return false;
-  // How deep link_dir lies beneath root: walk up with ".." until we reach root.
-  struct stat root_stat;
-  if (fstat(root, &root_stat) != 0) return false;
-  int depth = 0;
-  UniqueFd current(fcntl(link_dir, F_DUPFD_CLOEXEC, 0));
-  for (;; ++depth) {
-    struct stat st;
-    if (current.get() < 0 || fstat(current.get(), &st) != 0) return false;
-    if (st.st_dev == root_stat.st_dev && st.st_ino == root_stat.st_ino) break;
-    if (depth > PATH_MAX / 2) return false;
-    current.reset(openat(current.get(), "..", O_PATH | O_DIRECTORY | O_CLOEXEC));
-  }
-  // Follow the target's components lexically; it may never climb above root.
-  int level = depth;
   size_t pos = 0;
   while (pos <= target.size()) {
     size_t next = target.find('/', pos);
     if (next == std::string_view::npos) next = target.size();
-    const std::string_view part = target.substr(pos, next - pos);
-    if (part == "..") {
-      if (--level < 0) return false;
-    } else if (!part.empty() && part != ".") {
-      ++level;
-    }
+    if (target.substr(pos, next - pos) == "..") return false;
     pos = next + 1;
   }
   return true;

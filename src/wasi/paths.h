@@ -31,8 +31,11 @@ Errno open_parent(int dir, std::string_view path, ParentAndName& out);
 // Checks a guest path for NUL bytes and length.
 Errno check_path(std::string_view path);
 
-// Whether a symlink at `link_dir` (a descriptor beneath `root`) with contents `target` stays
-// inside `root` when followed lexically. Absolute targets never do.
-bool symlink_stays_inside(int root, int link_dir, std::string_view target);
+// Whether a symlink the guest creates with contents `target` can only ever lead further down
+// the tree: not absolute and no ".." component. A lexical check against the link's current
+// depth would not do, since the guest can move or hard-link the link higher up afterwards (or
+// climb through another link to "."); a link that only points down keeps pointing down
+// wherever it is moved.
+bool symlink_target_points_down(std::string_view target);
 
 }  // namespace wasm_sandbox::wasi
