@@ -21,9 +21,6 @@
 namespace wasm_sandbox::wasi {
 namespace {
 
-constexpr uint64_t kWriteRights =
-    rights::kFdWrite | rights::kFdAllocate | rights::kFdFilestatSetSize;
-
 // Writes to a pipe or socket without letting SIGPIPE kill the host: the signal is blocked on
 // this thread for the write, and a SIGPIPE the write raised is consumed.
 ssize_t write_without_sigpipe(int fd, const struct iovec* iov, int count) {
@@ -189,9 +186,6 @@ FileType file_type(mode_t mode) {
 }
 
 bool store_filestat(const GuestMemory& memory, uint32_t ptr, const struct stat& st) {
-  auto ns = [](const struct timespec& t) {
-    return static_cast<uint64_t>(t.tv_sec) * 1'000'000'000u + static_cast<uint64_t>(t.tv_nsec);
-  };
   auto out = memory.bytes(ptr, layout::kFilestatSize);
   if (!out) return false;
   std::fill(out->begin(), out->end(), 0);
@@ -200,9 +194,9 @@ bool store_filestat(const GuestMemory& memory, uint32_t ptr, const struct stat& 
   memory.store<uint8_t>(ptr + 16, static_cast<uint8_t>(file_type(st.st_mode)));
   memory.store<uint64_t>(ptr + 24, st.st_nlink);
   memory.store<uint64_t>(ptr + 32, static_cast<uint64_t>(st.st_size));
-  memory.store<uint64_t>(ptr + 40, ns(st.st_atim));
-  memory.store<uint64_t>(ptr + 48, ns(st.st_mtim));
-  memory.store<uint64_t>(ptr + 56, ns(st.st_ctim));
+  memory.store<uint64_t>(ptr + 40, to_ns(st.st_atim));
+  memory.store<uint64_t>(ptr + 48, to_ns(st.st_mtim));
+  memory.store<uint64_t>(ptr + 56, to_ns(st.st_ctim));
   return true;
 }
 
@@ -211,7 +205,7 @@ bool to_timespec(uint64_t ns, uint32_t flags, uint16_t set, uint16_t now, struct
   if (flags & now) {
     out = {0, UTIME_NOW};
   } else if (flags & set) {
-    out = {static_cast<time_t>(ns / 1'000'000'000u), static_cast<long>(ns % 1'000'000'000u)};
+    out = to_timespec(ns);
   } else {
     out = {0, UTIME_OMIT};
   }

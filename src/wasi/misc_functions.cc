@@ -104,15 +104,13 @@ Errno environ_sizes_get(Env& env, u32 count, u32 size) {
 }
 
 Errno clock_res_get(Env& env, u32 clock, u32 resolution) {
-  uint64_t ignored;
-  WASI_TRY(clock_now(env.state, clock, ignored));
-  uint64_t ns = 1;
+  clockid_t host;
+  if (!host_clock(clock, host)) return Errno::Inval;
+  uint64_t ns = 1;  // a virtual clock ticks in nanoseconds
   if (env.state.real_clocks) {
-    static constexpr clockid_t kHost[] = {CLOCK_REALTIME, CLOCK_MONOTONIC, CLOCK_PROCESS_CPUTIME_ID,
-                                          CLOCK_THREAD_CPUTIME_ID};
     struct timespec ts;
-    if (clock_getres(kHost[clock], &ts) != 0) return from_errno(errno);
-    ns = static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000u + static_cast<uint64_t>(ts.tv_nsec);
+    if (clock_getres(host, &ts) != 0) return from_errno(errno);
+    ns = to_ns(ts);
   }
   return env.memory.store(resolution, ns) ? Errno::Success : Errno::Fault;
 }
@@ -222,8 +220,7 @@ Errno poll_oneoff(Env& env, u32 in, u32 out, u32 nsubscriptions, u32 nevents) {
   if (!host_polls.empty() || (wait && first_clock)) {
     struct timespec timeout {};
     if (wait && wait_ns != std::numeric_limits<uint64_t>::max()) {
-      timeout = {static_cast<time_t>(wait_ns / 1'000'000'000u),
-                 static_cast<long>(wait_ns % 1'000'000'000u)};
+      timeout = to_timespec(wait_ns);
     }
     const bool forever = wait && !first_clock;
     int n;

@@ -20,7 +20,7 @@ Errno directory(Env& env, uint32_t fd, uint64_t needed, Descriptor*& out) {
   return out->kind == Descriptor::Kind::Directory ? Errno::Success : Errno::NotDir;
 }
 
-// The directory `fd` and the guest path at (ptr, len), for an operation that changes the tree.
+// The directory `fd`, for an operation that changes the tree beneath it.
 Errno writable_directory(Env& env, uint32_t fd, uint64_t needed, Descriptor*& out) {
   if (Errno e = directory(env, fd, needed, out); e != Errno::Success) return e;
   return out->read_only ? Errno::RoFs : Errno::Success;
@@ -31,6 +31,17 @@ Errno guest_path(Env& env, uint32_t ptr, uint32_t len, std::string_view& out) {
   if (!s) return Errno::Fault;
   out = *s;
   return Errno::Success;
+}
+
+// For operations that change the entry a path names: the directory `fd` (writable, with
+// `needed`), the path, and its opened parent.
+Errno entry_to_change(Env& env, uint32_t fd, uint64_t needed, uint32_t path_ptr, uint32_t path_len,
+                      ParentAndName& out) {
+  Descriptor* dir;
+  WASI_TRY(writable_directory(env, fd, needed, dir));
+  std::string_view path;
+  WASI_TRY(guest_path(env, path_ptr, path_len, path));
+  return open_parent(dir->fd.get(), path, out);
 }
 
 Errno from_result(int r) { return r == 0 ? Errno::Success : from_errno(errno); }
@@ -100,32 +111,20 @@ Errno path_open(Env& env, u32 fd, u32 dirflags, u32 path_ptr, u32 path_len, u32 
 }
 
 Errno path_create_directory(Env& env, u32 fd, u32 path_ptr, u32 path_len) {
-  Descriptor* dir;
-  WASI_TRY(writable_directory(env, fd, rights::kPathCreateDirectory, dir));
-  std::string_view path;
-  WASI_TRY(guest_path(env, path_ptr, path_len, path));
   ParentAndName target;
-  WASI_TRY(open_parent(dir->fd.get(), path, target));
+  WASI_TRY(entry_to_change(env, fd, rights::kPathCreateDirectory, path_ptr, path_len, target));
   return from_result(mkdirat(target.parent.get(), target.name.c_str(), 0777));
 }
 
 Errno path_remove_directory(Env& env, u32 fd, u32 path_ptr, u32 path_len) {
-  Descriptor* dir;
-  WASI_TRY(writable_directory(env, fd, rights::kPathRemoveDirectory, dir));
-  std::string_view path;
-  WASI_TRY(guest_path(env, path_ptr, path_len, path));
   ParentAndName target;
-  WASI_TRY(open_parent(dir->fd.get(), path, target));
+  WASI_TRY(entry_to_change(env, fd, rights::kPathRemoveDirectory, path_ptr, path_len, target));
   return from_result(unlinkat(target.parent.get(), target.name.c_str(), AT_REMOVEDIR));
 }
 
 Errno path_unlink_file(Env& env, u32 fd, u32 path_ptr, u32 path_len) {
-  Descriptor* dir;
-  WASI_TRY(writable_directory(env, fd, rights::kPathUnlinkFile, dir));
-  std::string_view path;
-  WASI_TRY(guest_path(env, path_ptr, path_len, path));
   ParentAndName target;
-  WASI_TRY(open_parent(dir->fd.get(), path, target));
+  WASI_TRY(entry_to_change(env, fd, rights::kPathUnlinkFile, path_ptr, path_len, target));
   if (target.trailing_slash) {
     struct stat st;
     if (fstatat(target.parent.get(), target.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) {

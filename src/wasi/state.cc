@@ -191,31 +191,35 @@ Errno read_iovecs(const GuestMemory& memory, uint32_t iovs, uint32_t count,
   return Errno::Success;
 }
 
-Errno clock_now(const WasiState& state, uint32_t clock, uint64_t& out) {
-  clockid_t host;
+bool host_clock(uint32_t clock, clockid_t& out) {
   switch (clock) {
     case clockid::kRealtime:
-      host = CLOCK_REALTIME;
-      break;
+      out = CLOCK_REALTIME;
+      return true;
     case clockid::kMonotonic:
-      host = CLOCK_MONOTONIC;
-      break;
+      out = CLOCK_MONOTONIC;
+      return true;
     case clockid::kProcessCputime:
-      host = CLOCK_PROCESS_CPUTIME_ID;
-      break;
+      out = CLOCK_PROCESS_CPUTIME_ID;
+      return true;
     case clockid::kThreadCputime:
-      host = CLOCK_THREAD_CPUTIME_ID;
-      break;
+      out = CLOCK_THREAD_CPUTIME_ID;
+      return true;
     default:
-      return Errno::Inval;
+      return false;
   }
+}
+
+Errno clock_now(const WasiState& state, uint32_t clock, uint64_t& out) {
+  clockid_t host;
+  if (!host_clock(clock, host)) return Errno::Inval;
   if (!state.real_clocks) {
     out = state.virtual_ns;
     return Errno::Success;
   }
   struct timespec ts;
   if (clock_gettime(host, &ts) != 0) return from_errno(errno);
-  out = static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000u + static_cast<uint64_t>(ts.tv_nsec);
+  out = to_ns(ts);
   return Errno::Success;
 }
 

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <bit>
@@ -150,5 +151,14 @@ Errno read_iovecs(const GuestMemory& memory, uint32_t iovs, uint32_t count,
 
 // Host time for a WASI clock, in ns (real or virtual).
 Errno clock_now(const WasiState& state, uint32_t clock, uint64_t& out);
+// The host clock behind a WASI clock id; false for an unknown id.
+bool host_clock(uint32_t clock, clockid_t& out);
+
+inline uint64_t to_ns(const struct timespec& t) {
+  return static_cast<uint64_t>(t.tv_sec) * 1'000'000'000u + static_cast<uint64_t>(t.tv_nsec);
+}
+inline struct timespec to_timespec(uint64_t ns) {
+  return {static_cast<time_t>(ns / 1'000'000'000u), static_cast<long>(ns % 1'000'000'000u)};
+}
 
 }  // namespace wasm_sandbox::wasi
