@@ -44,6 +44,16 @@ Errno entry_to_change(Env& env, uint32_t fd, uint64_t needed, uint32_t path_ptr,
   return open_parent(dir->fd.get(), path, out);
 }
 
+// A symlink the guest renames or hard-links must point down the tree wherever it lands (the
+// rule path_symlink applies to new links); a link the host made with ".." might not.
+Errno check_movable(const ParentAndName& entry) {
+  char target[PATH_MAX];
+  const ssize_t n = readlinkat(entry.parent.get(), entry.name.c_str(), target, sizeof target);
+  if (n < 0) return Errno::Success;  // not a symlink, or missing: the operation itself says so
+  return symlink_target_points_down({target, static_cast<size_t>(n)}) ? Errno::Success
+                                                                      : Errno::NotCapable;
+}
+
 Errno from_result(int r) { return r == 0 ? Errno::Success : from_errno(errno); }
 
 }  // namespace
@@ -187,6 +197,7 @@ Errno path_link(Env& env, u32 old_fd, u32 old_flags, u32 old_ptr, u32 old_len, u
   }
   ParentAndName from;
   WASI_TRY(open_parent(old_dir->fd.get(), old_path, from));
+  WASI_TRY(check_movable(from));
   return from_result(
       linkat(from.parent.get(), from.name.c_str(), to.parent.get(), to.name.c_str(), 0));
 }
@@ -221,6 +232,7 @@ Errno path_rename(Env& env, u32 old_fd, u32 old_ptr, u32 old_len, u32 new_fd, u3
   ParentAndName from, to;
   WASI_TRY(open_parent(old_dir->fd.get(), old_path, from));
   WASI_TRY(open_parent(new_dir->fd.get(), new_path, to));
+  WASI_TRY(check_movable(from));
   return from_result(
       renameat(from.parent.get(), from.name.c_str(), to.parent.get(), to.name.c_str()));
 }
