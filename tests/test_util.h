@@ -3,11 +3,29 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <string>
+#include <string_view>
 
 #include "wasm_sandbox/wasm_sandbox.h"
 
 namespace wasm_sandbox::testing {
+
+// A whole file's bytes (empty if it cannot be read).
+inline std::string read_file(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// Writes `bytes` to `path`, creating the directories on the way.
+inline void write_file(const std::filesystem::path& path, std::string_view bytes) {
+  std::filesystem::create_directories(path.parent_path());
+  std::ofstream(path, std::ios::binary).write(bytes.data(), std::streamsize(bytes.size()));
+}
 
 inline std::string guest(const std::string& name) { return std::string(GUEST_DIR) + "/" + name; }
 

@@ -45,16 +45,8 @@ using testing::guest;
 // What an attempt expects: its name and the rest of its output line ("ok", "ok TEXT", "EROFS").
 using Attempts = std::vector<std::pair<std::string, std::string>>;
 
-std::string read_file(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-void write_file(const fs::path& path, std::string_view bytes) {
-  std::ofstream(path, std::ios::binary).write(bytes.data(), std::streamsize(bytes.size()));
-}
+using testing::read_file;
+using testing::write_file;
 
 uint64_t fnv1a(std::string_view bytes) {
   uint64_t h = 14695981039346656037ull;

@@ -36,18 +36,8 @@ using testing::guest;
 
 constexpr std::string_view kGuestRoot = "/data";
 
-std::string read_file(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-// Writes `bytes` to `path`, creating the directories on the way.
-void write_file(const fs::path& path, std::string_view bytes) {
-  fs::create_directories(path.parent_path());
-  std::ofstream(path, std::ios::binary).write(bytes.data(), std::streamsize(bytes.size()));
-}
+using testing::read_file;
+using testing::write_file;
 
 struct Outcome {
   int exit_code = -1;  // 128 + signal number if the process was killed
