@@ -10,9 +10,14 @@
 //
 // Thread safety: Engine and Module are thread-safe (load and instantiate from any thread).
 // An Instance runs one call at a time: calls on the same instance from two threads must be
-// serialized by the host; different instances run in parallel freely.
+// serialized by the host; different instances run in parallel freely. Instance::interrupt()
+// and Engine::interrupt_all() may be called from any thread at any time.
+//
+// Safety controls (limits.h, docs/limits.md): every load and instance is bounded by the
+// engine's Limits; calls can be metered with fuel, given a timeout and interrupted.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <map>
@@ -27,6 +32,7 @@
 
 #include "wasm_sandbox/externs.h"
 #include "wasm_sandbox/host.h"
+#include "wasm_sandbox/limits.h"
 #include "wasm_sandbox/result.h"
 #include "wasm_sandbox/value.h"
 
@@ -40,7 +46,17 @@ struct ModuleState;
 class Instance;
 
 // Settings fixed when an engine is made. The defaults are the safe ones.
-struct EngineConfig {};
+struct EngineConfig {
+  Limits limits;
+  // Meter guest code with fuel: each instance starts with Limits::fuel and traps with
+  // TrapKind::OutOfFuel when it is spent. Deterministic: the same module, inputs and fuel give
+  // the same result or stop at the same point. Costs run time (see docs/limits.md).
+  bool fuel = false;
+  // Let calls be stopped: timeouts (Limits::call_timeout, Instance::set_timeout),
+  // Instance::interrupt() and Engine::interrupt_all(). Costs a load and a compare at every
+  // function entry and loop header. Off, guest code runs until it returns or traps.
+  bool interruptible = true;
+};
 
 // Time spent loading a module, by stage, and the sizes involved.
 struct CompileStats {
@@ -78,8 +94,12 @@ class Module {
 
   // Links `imports` and runs the module's start function. Link errors name the import and the
   // expected and given types; a trap in the start function or in segment initialization is an
-  // ErrorKind::Trap error.
+  // ErrorKind::Trap error; a memory or table over the limits, or an engine at its limit of
+  // instances or memory, is ErrorKind::LimitExceeded.
   Result<Instance> instantiate(const Imports& imports = {}) const;
+  // With the instance limits of `limits` (memory_bytes, table_elements, stack_bytes,
+  // call_timeout, fuel) in place of the engine's: e.g. a memory cap per tenant.
+  Result<Instance> instantiate(const Imports& imports, const Limits& limits) const;
 
  private:
   friend class Engine;
@@ -99,6 +119,15 @@ class Engine {
   // A file holding a binary module, or text (anything not starting with "\0asm").
   Result<Module> load_file(const std::filesystem::path& path) const;
 
+  const EngineConfig& config() const;
+  // Makes every call running in the engine's instances stop with TrapKind::Interrupted at
+  // its next check; calls that start afterwards are not affected (a call starting at the same
+  // moment may or may not be). No effect unless the engine is interruptible.
+  void interrupt_all() const;
+  // Instances alive, and bytes of linear memory they hold, now.
+  uint32_t live_instances() const;
+  uint64_t memory_in_use() const;
+
  private:
   std::shared_ptr<detail::EngineState> state_;
 };
@@ -114,6 +143,28 @@ class Instance {
   Result<Global> global(std::string_view name) const;
   Result<Memory> memory(std::string_view name = "memory") const;
   Result<Table> table(std::string_view name) const;
+
+  // --- Safety controls. Call these between calls (from the thread that calls the instance),
+  // except interrupt(), which any thread may call at any time.
+
+  // Fuel left, when the engine meters fuel (EngineConfig::fuel); else 0.
+  uint64_t fuel() const;
+  // Fuel used since instantiation (the start function included).
+  uint64_t fuel_consumed() const;
+  // Replaces or adds to the fuel left. InvalidArgument unless the engine meters fuel.
+  Status set_fuel(uint64_t fuel) const;
+  Status add_fuel(uint64_t fuel) const;
+  // Limits every later call from the host to `timeout` of wall-clock time (zero: none);
+  // an expired call returns TrapKind::Timeout within about twice its deadline plus 10 ms.
+  // InvalidArgument unless the engine is interruptible.
+  Status set_timeout(std::chrono::milliseconds timeout) const;
+  // Makes the call running on this instance stop with TrapKind::Interrupted at its next
+  // check or, if none is running, the next call stop at its first. Consumed by that trap.
+  // No effect unless the engine is interruptible.
+  void interrupt() const;
+  // After any trap, fuel, timeout and interrupt traps included, the instance stays usable:
+  // its memory, globals and tables are as the trap left them, which may be midway through
+  // an update the guest meant to be atomic. Hosts that cannot accept that drop the instance.
 
   // Calls an exported function with dynamically typed values.
   Result<std::vector<Value>> call(std::string_view name, std::span<const Value> args) const;

@@ -37,6 +37,11 @@ class Caller {
   // The caller's exported memory `name` (conventionally "memory"). NotFound if there is none
   // or the caller is the host itself.
   Result<Memory> memory(std::string_view name = "memory") const;
+  // Whether the call the host function serves must stop: its deadline passed (an error with
+  // TrapKind::Timeout) or it was interrupted (TrapKind::Interrupted, which this consumes).
+  // A host function that blocks should check every few milliseconds and return the error,
+  // which ends the guest call with that trap.
+  Status check_interrupt() const;
 
  private:
   detail::InstanceState* instance_;
@@ -44,7 +49,8 @@ class Caller {
 
 // A host function: reads `args` (already checked against its type) and writes every result
 // (`results` has one slot per result type, zero-initialized with the right types). An error
-// becomes a trap of kind HostError in the calling guest, carrying the message.
+// becomes a trap of kind HostError in the calling guest, carrying the message; an error whose
+// trap() is Exit, Timeout, Interrupted or OutOfFuel becomes a trap of that kind.
 using HostCallback =
     std::function<Status(Caller& caller, std::span<const Value> args, std::span<Value> results)>;
 

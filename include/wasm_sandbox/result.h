@@ -47,7 +47,10 @@ enum class ErrorKind {
   X(UncaughtException, "uncaught exception")                        \
   X(StackExhausted, "call stack exhausted")                         \
   X(HostError, "host function failed")                              \
-  X(Exit, "exited") /* the guest ended itself (WASI proc_exit) */
+  X(Exit, "exited") /* the guest ended itself (WASI proc_exit) */   \
+  X(OutOfFuel, "out of fuel")                                       \
+  X(Interrupted, "interrupted")                                     \
+  X(Timeout, "timed out")
 
 enum class TrapKind {
 #define WASM_SANDBOX_X(name, text) name,

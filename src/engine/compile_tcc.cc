@@ -37,6 +37,7 @@ struct Symbol {
 // Casts pick the double or float overload.
 const Symbol kSymbols[] = {
     {"wasm_rt_trap", reinterpret_cast<const void*>(&wasm_rt_trap)},
+    {"ws_guard_trap", reinterpret_cast<const void*>(&ws_guard_trap)},
     {"wasm_rt_register_func_type", reinterpret_cast<const void*>(&wasm_rt_register_func_type)},
     {"wasm_rt_is_initialized", reinterpret_cast<const void*>(&wasm_rt_is_initialized)},
     {"wasm_rt_allocate_memory", reinterpret_cast<const void*>(&wasm_rt_allocate_memory)},

@@ -3,6 +3,7 @@
 
 #include <cstdio>
 
+#include "engine/shape.h"
 #include "wabt/binary-reader-ir.h"
 #include "wabt/binary-reader.h"
 #include "wabt/binary-writer.h"
@@ -262,14 +263,21 @@ ModuleInfo describe(const wabt::Module& module, std::string_view name, size_t si
 
 DecodedModule::DecodedModule() = default;
 DecodedModule::DecodedModule(DecodedModule&&) noexcept = default;
-DecodedModule::~DecodedModule() = default;
+DecodedModule::~DecodedModule() { release_ir(std::move(ir)); }
 
 bool looks_like_binary(std::span<const uint8_t> bytes) {
   return bytes.size() >= 4 && bytes[0] == 0 && bytes[1] == 'a' && bytes[2] == 's' &&
          bytes[3] == 'm';
 }
 
-Result<DecodedModule> decode(std::span<const uint8_t> bytes, std::string_view name) {
+Result<DecodedModule> decode(std::span<const uint8_t> bytes, std::string_view name,
+                             const Limits& limits) {
+  if (bytes.size() > limits.module_bytes) {
+    return Error(ErrorKind::LimitExceeded,
+                 std::string(name) + ": module of " + std::to_string(bytes.size()) +
+                     " bytes, more than the limit of " + std::to_string(limits.module_bytes) +
+                     " (Limits::module_bytes)");
+  }
   wabt::Features features;  // WebAssembly 2.0 defaults: SIMD is read, then refused below.
   wabt::ReadBinaryOptions options(features, nullptr, /*read_debug_names=*/false,
                                   /*stop_on_first_error=*/true,
@@ -281,6 +289,7 @@ Result<DecodedModule> decode(std::span<const uint8_t> bytes, std::string_view na
                                       options, &errors, out.ir.get()))) {
     return Error(ErrorKind::InvalidModule, describe_errors(name, errors, true));
   }
+  if (Status s = check_shape(*out.ir, limits, name); !s) return std::move(s).error();
   wabt::ValidateOptions validate_options(features);
   if (wabt::Failed(wabt::ValidateModule(out.ir.get(), &errors, validate_options))) {
     return Error(ErrorKind::InvalidModule, describe_errors(name, errors, true));

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "engine/module_info.h"
+#include "wasm_sandbox/limits.h"
 #include "wasm_sandbox/result.h"
 
 namespace wabt {
@@ -26,8 +27,10 @@ struct DecodedModule {
 
 // Reads and validates a binary module. Malformed or invalid bytes give ErrorKind::InvalidModule
 // with the reader's or validator's message and the byte offset; a module that uses SIMD gives
-// ErrorKind::Unsupported. `name` is only used in messages.
-Result<DecodedModule> decode(std::span<const uint8_t> bytes, std::string_view name);
+// ErrorKind::Unsupported; a module over one of the module limits gives
+// ErrorKind::LimitExceeded. `name` is only used in messages.
+Result<DecodedModule> decode(std::span<const uint8_t> bytes, std::string_view name,
+                             const Limits& limits);
 
 // Assembles WebAssembly text to a binary. Errors (ErrorKind::InvalidModule) carry line and
 // column.

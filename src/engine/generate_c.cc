@@ -256,8 +256,19 @@ void write_export_entry(std::string& out, size_t k, const ExportDesc& exp) {
   out += "}\n";
 }
 
-std::string write_glue(const ModuleInfo& info) {
-  bool imports_functions = false;
+// The import ws.trap the instrumentation added (index k, after the user's imports): finds the
+// instance from the import context (see WS_SLOT) and hands its counters to the host.
+void write_trap_import(std::string& out, size_t k, const InstrumentedExports& extra) {
+  out += "void Z_iZ_f" + std::to_string(k) + "(struct Z_i_instance_t* x) {\n";
+  out +=
+      "  Z_m_instance_t* m = (Z_m_instance_t*)((char*)x - offsetof(Z_m_instance_t, "
+      "Z_i_instance));\n";
+  out += std::string("  ws_guard_trap(") + (extra.fuel ? "Z_mZ_wsfuel(m)" : "0") + ", " +
+         (extra.flag ? "Z_mZ_wsflag(m)" : "0") + ");\n}\n";
+}
+
+std::string write_glue(const ModuleInfo& info, const InstrumentedExports& extra) {
+  bool imports_functions = extra.trap_import;
   for (const ImportDesc& import : info.imports) {
     imports_functions |= import.type.kind == ExternKind::Func;
   }
@@ -275,6 +286,7 @@ std::string write_glue(const ModuleInfo& info) {
     out += "#define WS_SLOT(x, k) ((ws_slot*)(x) + (k))\n";
   }
   for (size_t k = 0; k < info.imports.size(); ++k) write_import(out, k, info.imports[k]);
+  if (extra.trap_import) write_trap_import(out, info.imports.size(), extra);
   for (size_t k = 0; k < info.exports.size(); ++k) {
     if (info.exports[k].type.kind == ExternKind::Func) write_export_entry(out, k, info.exports[k]);
   }
@@ -301,37 +313,70 @@ std::string write_glue(const ModuleInfo& info) {
   }
   out += ");\n}\n";
   out += "static void ws_free_instance(void* instance) { Z_m_free((Z_m_instance_t*)instance); }\n";
+  auto accessor = [](bool present, const char* symbol) {
+    return present ? std::string("(void* (*)(void*))") + symbol : std::string("0");
+  };
   const std::string imports = std::to_string(info.imports.size());
   out += "const ws_glue ws_module_glue = {\n  WS_GLUE_ABI_VERSION, " + imports + ", " +
          std::to_string(info.exports.size()) + ",\n  WS_SLOTS_OFFSET, WS_SLOTS_OFFSET + " +
          imports + " * sizeof(ws_slot),\n  ws_exports, ws_host_adapters, Z_m_init_module, " +
-         "ws_instantiate, ws_free_instance,\n};\n";
+         "ws_instantiate,\n  " + accessor(extra.start, "Z_mZ_wsstart") + ", ws_free_instance, " +
+         accessor(extra.fuel, "Z_mZ_wsfuel") + ", " + accessor(extra.flag, "Z_mZ_wsflag") +
+         ",\n};\n";
   return out;
 }
 
-void rename_interface(wabt::Module& ir) {
+// Every import, ws.trap included, becomes i.fK; the user's exports become eK, and the
+// instrumentation's keep their names (they start with "ws", so they cannot collide).
+void rename_interface(wabt::Module& ir, const ModuleInfo& info) {
   for (size_t k = 0; k < ir.imports.size(); ++k) {
     ir.imports[k]->module_name = "i";
     ir.imports[k]->field_name = "f" + std::to_string(k);
   }
-  for (size_t k = 0; k < ir.exports.size(); ++k) ir.exports[k]->name = "e" + std::to_string(k);
+  for (size_t k = 0; k < info.exports.size(); ++k) ir.exports[k]->name = "e" + std::to_string(k);
 }
+
+// A memory stream that refuses to grow past `limit` bytes (WriteC then fails).
+class CappedStream final : public wabt::MemoryStream {
+ public:
+  explicit CappedStream(size_t limit) : limit_(limit) {}
+  bool exceeded() const { return exceeded_; }
+
+ protected:
+  wabt::Result WriteDataImpl(size_t offset, const void* data, size_t size) override {
+    if (offset + size > limit_) {
+      exceeded_ = true;
+      return wabt::Result::Error;
+    }
+    return MemoryStream::WriteDataImpl(offset, data, size);
+  }
+
+ private:
+  size_t limit_;
+  bool exceeded_ = false;
+};
 
 }  // namespace
 
-Result<std::string> generate_c(wabt::Module& ir, const ModuleInfo& info) {
-  rename_interface(ir);
+Result<std::string> generate_c(wabt::Module& ir, const ModuleInfo& info,
+                               const InstrumentedExports& extra, size_t max_bytes) {
+  rename_interface(ir, info);
   if (wabt::Failed(wabt::GenerateNames(&ir))) {
     return Error(ErrorKind::Internal, info.name + ": cannot name the module's items for C");
   }
   // As wasm2c itself does: a name that cannot be applied (e.g. to a segment index that a
   // validated module still may name oddly) is skipped, and the result is valid regardless.
   (void)wabt::ApplyNames(&ir);
-  wabt::MemoryStream c_stream;
-  wabt::MemoryStream h_stream;
+  CappedStream c_stream(max_bytes);
+  CappedStream h_stream(max_bytes);
   wabt::WriteCOptions options;
   options.module_name = "m";
   if (wabt::Failed(wabt::WriteC(&c_stream, &h_stream, "m.h", &ir, options))) {
+    if (c_stream.exceeded() || h_stream.exceeded()) {
+      return Error(ErrorKind::LimitExceeded, info.name + ": the generated C exceeds the limit of " +
+                                                 std::to_string(max_bytes) +
+                                                 " bytes (Limits::generated_c_bytes)");
+    }
     return Error(ErrorKind::Unsupported, info.name + ": wasm2c cannot translate this module");
   }
   const auto& h = h_stream.output_buffer().data;
@@ -347,7 +392,13 @@ Result<std::string> generate_c(wabt::Module& ir, const ModuleInfo& info) {
   } else {
     source.append(body);
   }
-  source += write_glue(info);
+  source += write_glue(info, extra);
+  if (source.size() > max_bytes) {
+    return Error(ErrorKind::LimitExceeded,
+                 info.name + ": the generated C is " + std::to_string(source.size()) +
+                     " bytes, more than the limit of " + std::to_string(max_bytes) +
+                     " (Limits::generated_c_bytes)");
+  }
   return source;
 }
 

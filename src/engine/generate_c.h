@@ -9,6 +9,7 @@
 
 #include <string>
 
+#include "engine/instrument.h"
 #include "engine/module_info.h"
 #include "wasm_sandbox/result.h"
 
@@ -18,7 +19,10 @@ struct Module;
 
 namespace wasm_sandbox::engine {
 
-// Consumes the IR's names (it is renamed in place). ErrorKind::Unsupported if WriteC fails.
-Result<std::string> generate_c(wabt::Module& ir, const ModuleInfo& info);
+// Consumes the IR's names (it is renamed in place). `extra` says what instrument() added.
+// ErrorKind::LimitExceeded when the C would exceed `max_bytes` (WriteC is stopped there);
+// ErrorKind::Unsupported if WriteC fails otherwise.
+Result<std::string> generate_c(wabt::Module& ir, const ModuleInfo& info,
+                               const InstrumentedExports& extra, size_t max_bytes);
 
 }  // namespace wasm_sandbox::engine

@@ -9,7 +9,7 @@
 #ifndef WASM_SANDBOX_GLUE_ABI_H_
 #define WASM_SANDBOX_GLUE_ABI_H_
 
-#define WS_GLUE_ABI_VERSION 1u
+#define WS_GLUE_ABI_VERSION 2u
 
 /* One argument or result of a generic call. */
 typedef union ws_val {
@@ -54,7 +54,16 @@ typedef struct ws_glue {
   void* const* host_adapters;          /* import_count entries; null for non-function imports */
   void (*init_module)(void);           /* once, before the first instantiate */
   void (*instantiate)(void* instance); /* slots filled, rest zeroed; may trap */
+  void (*start)(void* instance);       /* the start function, after instantiate; or null */
   void (*free_instance)(void* instance);
+  /* Instrumentation (engine/instrument.h), or null where the module has none: */
+  void* (*fuel)(void* instance); /* the int64_t fuel counter */
+  void* (*flag)(void* instance); /* the uint32_t interrupt flag (runtime.h, kFlag*) */
 } ws_glue;
+
+/* Called by instrumented code when a check fails: fuel is negative or the flag is set.
+ * `fuel` and `flag` point into the instance, or are null. Implemented by the host; never
+ * returns. */
+void ws_guard_trap(void* fuel, void* flag);
 
 #endif /* WASM_SANDBOX_GLUE_ABI_H_ */

@@ -1,6 +1,10 @@
 // Linear memories: a fixed address-space reservation per memory (runtime.h, kMemoryReservation)
 // of which the first `pages` pages are accessible; growth only changes page protections, so
 // `data` never moves and generated code needs no bounds checks for loads and stores.
+//
+// One page below `data` holds the memory's header (its budget): wasm_rt_memory_t has no room
+// for it, and addresses below `data` are never computed by generated code (addresses and
+// offsets are unsigned).
 #include "runtime/memory.h"
 
 #include <sys/mman.h>
@@ -10,22 +14,50 @@
 #include "runtime/runtime.h"
 
 namespace wasm_sandbox::runtime {
+namespace {
 
-bool allocate_memory(wasm_rt_memory_t* memory, uint32_t initial_pages, uint32_t max_pages) {
+constexpr size_t kHeaderSize = 4096;
+
+struct MemoryHeader {
+  MemoryBudget* budget;
+};
+
+MemoryHeader* header_of(const wasm_rt_memory_t* memory) {
+  return reinterpret_cast<MemoryHeader*>(memory->data - kHeaderSize);
+}
+
+constinit thread_local AllocationLimits* t_limits = nullptr;
+
+}  // namespace
+
+bool MemoryBudget::reserve(uint64_t bytes) {
+  uint64_t used = used_.load(std::memory_order_relaxed);
+  do {
+    if (bytes > limit_ - std::min(used, limit_)) return false;
+  } while (!used_.compare_exchange_weak(used, used + bytes, std::memory_order_relaxed));
+  return true;
+}
+
+bool allocate_memory(wasm_rt_memory_t* memory, uint32_t initial_pages, uint32_t max_pages,
+                     MemoryBudget* budget) {
   *memory = {};
   if (initial_pages > kMaxPages) return false;
-  void* base = mmap(nullptr, kMemoryReservation, PROT_NONE,
-                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-  if (base == MAP_FAILED) return false;
   const size_t bytes = size_t{initial_pages} * kPageSize;
-  if (bytes != 0 && mprotect(base, bytes, PROT_READ | PROT_WRITE) != 0) {
-    munmap(base, kMemoryReservation);
+  if (budget && !budget->reserve(bytes)) return false;
+  void* base = mmap(nullptr, kHeaderSize + kMemoryReservation, PROT_NONE,
+                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  auto* header_page = static_cast<uint8_t*>(base);
+  if (base == MAP_FAILED || mprotect(base, kHeaderSize, PROT_READ | PROT_WRITE) != 0 ||
+      (bytes != 0 && mprotect(header_page + kHeaderSize, bytes, PROT_READ | PROT_WRITE) != 0)) {
+    if (base != MAP_FAILED) munmap(base, kHeaderSize + kMemoryReservation);
+    if (budget) budget->release(bytes);
     return false;
   }
-  memory->data = static_cast<uint8_t*>(base);
+  memory->data = header_page + kHeaderSize;
   memory->pages = initial_pages;
   memory->max_pages = std::min(max_pages, kMaxPages);
   memory->size = static_cast<uint32_t>(bytes);
+  header_of(memory)->budget = budget;
   return true;
 }
 
@@ -34,8 +66,11 @@ uint32_t grow_memory(wasm_rt_memory_t* memory, uint32_t delta) {
   const uint64_t new_pages = uint64_t{old_pages} + delta;
   if (new_pages > memory->max_pages) return UINT32_MAX;
   if (delta == 0) return old_pages;
-  if (mprotect(memory->data + size_t{old_pages} * kPageSize, size_t{delta} * kPageSize,
-               PROT_READ | PROT_WRITE) != 0) {
+  const size_t bytes = size_t{delta} * kPageSize;
+  MemoryBudget* budget = header_of(memory)->budget;
+  if (budget && !budget->reserve(bytes)) return UINT32_MAX;
+  if (mprotect(memory->data + size_t{old_pages} * kPageSize, bytes, PROT_READ | PROT_WRITE) != 0) {
+    if (budget) budget->release(bytes);
     return UINT32_MAX;
   }
   memory->pages = static_cast<uint32_t>(new_pages);
@@ -44,18 +79,47 @@ uint32_t grow_memory(wasm_rt_memory_t* memory, uint32_t delta) {
 }
 
 void free_memory(wasm_rt_memory_t* memory) {
-  if (memory->data) munmap(memory->data, kMemoryReservation);
+  if (memory->data) {
+    if (MemoryBudget* budget = header_of(memory)->budget) budget->release(memory->size);
+    munmap(memory->data - kHeaderSize, kHeaderSize + kMemoryReservation);
+  }
   *memory = {};
 }
+
+AllocationLimits* active_allocation_limits() { return t_limits; }
+
+ScopedAllocationLimits::ScopedAllocationLimits(AllocationLimits* limits) : previous_(t_limits) {
+  t_limits = limits;
+}
+ScopedAllocationLimits::~ScopedAllocationLimits() { t_limits = previous_; }
 
 }  // namespace wasm_sandbox::runtime
 
 extern "C" {
 
 void wasm_rt_allocate_memory(wasm_rt_memory_t* memory, uint32_t initial_pages, uint32_t max_pages) {
-  if (!wasm_sandbox::runtime::allocate_memory(memory, initial_pages, max_pages)) {
-    wasm_sandbox::runtime::trap(wasm_sandbox::TrapKind::HostError,
-                                "cannot allocate a linear memory");
+  using namespace wasm_sandbox::runtime;
+  AllocationLimits* limits = active_allocation_limits();
+  MemoryBudget* budget = nullptr;
+  if (limits) {
+    budget = limits->budget;
+    if (initial_pages > limits->max_pages) {
+      limits->failure = "a memory of " + std::to_string(initial_pages) +
+                        " pages exceeds the limit of " + std::to_string(limits->max_pages) +
+                        " pages (Limits::memory_bytes)";
+      trap(wasm_sandbox::TrapKind::HostError, limits->failure);
+    }
+    max_pages = std::min(max_pages, limits->max_pages);
+  }
+  if (!allocate_memory(memory, initial_pages, max_pages, budget)) {
+    if (limits && budget &&
+        budget->used() + uint64_t{initial_pages} * kPageSize > budget->limit()) {
+      limits->failure = "a memory of " + std::to_string(initial_pages) +
+                        " pages does not fit in what is left of the engine's " +
+                        std::to_string(budget->limit() >> 20) + " MiB (Limits::total_memory_bytes)";
+      trap(wasm_sandbox::TrapKind::HostError, limits->failure);
+    }
+    trap(wasm_sandbox::TrapKind::HostError, "cannot allocate a linear memory");
   }
 }
 

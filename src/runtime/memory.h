@@ -1,17 +1,39 @@
 // Linear memory and table allocation, callable from the host outside guarded calls (they
 // report failure instead of trapping). The wasm_rt_* entry points generated code calls wrap
-// these and trap on failure.
+// these and trap on failure; while an instance is being instantiated they apply the limits
+// of the innermost ScopedAllocationLimits on the calling thread.
 #pragma once
 
 #include <wasm-rt.h>
 
+#include <atomic>
 #include <cstdint>
+#include <string>
 
 namespace wasm_sandbox::runtime {
 
-// Reserves and commits `initial_pages`; growth is capped at max_pages (and kMaxPages).
-// False if the address space cannot be reserved or initial_pages is over kMaxPages.
-bool allocate_memory(wasm_rt_memory_t* memory, uint32_t initial_pages, uint32_t max_pages);
+// Committed linear-memory bytes shared by many memories (an engine's
+// Limits::total_memory_bytes). Thread-safe.
+class MemoryBudget {
+ public:
+  explicit MemoryBudget(uint64_t limit) : limit_(limit) {}
+  // False (and nothing reserved) if `bytes` more would pass the limit.
+  bool reserve(uint64_t bytes);
+  void release(uint64_t bytes) { used_.fetch_sub(bytes, std::memory_order_relaxed); }
+  uint64_t used() const { return used_.load(std::memory_order_relaxed); }
+  uint64_t limit() const { return limit_; }
+
+ private:
+  std::atomic<uint64_t> used_{0};
+  const uint64_t limit_;
+};
+
+// Reserves address space and commits `initial_pages`; growth is capped at max_pages (and
+// kMaxPages). Every page counts against `budget` (may be null) from commit until free.
+// False if the address space cannot be reserved, initial_pages is over kMaxPages or the
+// budget is short.
+bool allocate_memory(wasm_rt_memory_t* memory, uint32_t initial_pages, uint32_t max_pages,
+                     MemoryBudget* budget = nullptr);
 // Returns the old page count, or UINT32_MAX when the memory cannot grow by `delta`.
 uint32_t grow_memory(wasm_rt_memory_t* memory, uint32_t delta);
 void free_memory(wasm_rt_memory_t* memory);
@@ -24,5 +46,29 @@ template <class Table, class Elem>
 uint32_t grow_table(Table* table, uint32_t delta, Elem init);
 template <class Table>
 void free_table(Table* table);
+
+// Limits for the memories and tables generated code allocates on this thread while the
+// object lives (an instantiation). Declared maximums are lowered to them; an initial size
+// over them, or a budget that is short, fails the allocation, with `failure` set to a
+// message naming the limit. Nests; not shared between threads.
+struct AllocationLimits {
+  uint32_t max_pages;
+  uint32_t max_table_elements;
+  MemoryBudget* budget;
+  std::string failure;
+};
+// The innermost limits on this thread, or null.
+AllocationLimits* active_allocation_limits();
+
+class ScopedAllocationLimits {
+ public:
+  explicit ScopedAllocationLimits(AllocationLimits* limits);
+  ~ScopedAllocationLimits();
+  ScopedAllocationLimits(const ScopedAllocationLimits&) = delete;
+  ScopedAllocationLimits& operator=(const ScopedAllocationLimits&) = delete;
+
+ private:
+  AllocationLimits* previous_;
+};
 
 }  // namespace wasm_sandbox::runtime

@@ -30,10 +30,12 @@ namespace wasm_sandbox::runtime {
 void ensure_initialized();
 
 // Runs fn(arg) on this thread's guest stack with trap recovery. Returns TrapKind::None when
-// fn returned normally. Nested calls (guest -> host -> guest) are allowed; a trap unwinds only
-// to the innermost run_guarded(). fn must not hold C++ objects with destructors across a trap:
-// a trap skips them.
-TrapKind run_guarded(void (*fn)(void*), void* arg);
+// fn returned normally. Nested calls (guest -> host -> guest) are allowed and continue on the
+// guest stack where the outer call left it; a trap unwinds only to the innermost
+// run_guarded(). The outermost call may use `stack_bytes` of the guest stack (at most
+// kGuestStackSize) before it traps with StackExhausted. fn must not hold C++ objects with
+// destructors across a trap: a trap skips them.
+TrapKind run_guarded(void (*fn)(void*), void* arg, size_t stack_bytes = SIZE_MAX);
 
 // Ends the current guarded call with a trap. `message` (may be empty) travels with it and is
 // returned by take_trap_message(). REQUIRES: called inside run_guarded() on this thread.
@@ -56,9 +58,12 @@ class HostScope {
   bool was_in_guest_;
 };
 
-// Sizes of the guest stack, the guard region below it and the alternate signal stack.
-inline constexpr size_t kGuestStackSize = 8u << 20;
-inline constexpr size_t kGuestStackGuard = 4u << 20;
+// Sizes of the guest stack, the guard region below it and the alternate signal stack. Both
+// are address space only until touched. The guard is larger than any frame generated code
+// may have (engine/shape.h checks every function against half of it), so a frame can never
+// reach past it.
+inline constexpr size_t kGuestStackSize = 64u << 20;
+inline constexpr size_t kGuestStackGuard = 256u << 20;
 inline constexpr size_t kAltStackSize = 64u << 10;
 
 // Linear memories reserve this much address space: any 32-bit address plus any 32-bit
@@ -70,5 +75,14 @@ inline constexpr uint32_t kPageSize = 65536;
 inline constexpr uint32_t kMaxPages = 65535;
 // Largest table the runtime allocates, in elements.
 inline constexpr uint32_t kMaxTableElements = 10'000'000;
+
+// The interrupt flag of an instrumented instance (engine/instrument.h): the host sets bits
+// from any thread (atomically), guest code tests the word at every check, and
+// ws_guard_trap() (glue_abi.h) turns a set bit into a trap.
+inline constexpr uint32_t kFlagInterrupt = 1;     // Instance::interrupt(); consumed by the trap
+inline constexpr uint32_t kFlagInterruptAll = 2;  // Engine::interrupt_all(); likewise
+inline constexpr uint32_t kFlagTimeout = 4;       // the call's deadline passed; kept until the
+                                                  // call from the host returns
+inline constexpr uint32_t kFlagInterrupts = kFlagInterrupt | kFlagInterruptAll;
 
 }  // namespace wasm_sandbox::runtime

@@ -2,6 +2,7 @@
 // `data` on every access, so moving it is safe between any two guest instructions.
 #include <algorithm>
 #include <cstdlib>
+#include <string>
 
 #include "runtime/memory.h"
 #include "runtime/runtime.h"
@@ -54,7 +55,17 @@ template void free_table(wasm_rt_externref_table_t*);
 namespace {
 template <class Table>
 void allocate_or_trap(Table* table, uint32_t elements, uint32_t max_elements) {
-  if (!wasm_sandbox::runtime::allocate_table(table, elements, max_elements)) {
+  using namespace wasm_sandbox::runtime;
+  if (AllocationLimits* limits = active_allocation_limits()) {
+    if (elements > limits->max_table_elements) {
+      limits->failure = "a table of " + std::to_string(elements) +
+                        " elements exceeds the limit of " +
+                        std::to_string(limits->max_table_elements) + " (Limits::table_elements)";
+      trap(wasm_sandbox::TrapKind::HostError, limits->failure);
+    }
+    max_elements = std::min(max_elements, limits->max_table_elements);
+  }
+  if (!allocate_table(table, elements, max_elements)) {
     wasm_sandbox::runtime::trap(wasm_sandbox::TrapKind::HostError, "cannot allocate a table");
   }
 }

@@ -9,6 +9,8 @@
 #include <ucontext.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <mutex>
@@ -94,17 +96,17 @@ void enter_guest(void* p) {
   announce_switch_to_host(ts);
 }
 
-void call_on_guest_stack(ThreadState& ts, void (*fn)(void*), void* arg) {
+void call_on_guest_stack(ThreadState& ts, void (*fn)(void*), void* arg, char* top) {
   GuestEntry entry{fn, arg};
-  __sanitizer_start_switch_fiber(nullptr, ts.guard_end, kGuestStackSize);
-  ws_call_on_stack(&entry, enter_guest, ts.stack_top);
+  __sanitizer_start_switch_fiber(nullptr, ts.guard_end, top - ts.guard_end);
+  ws_call_on_stack(&entry, enter_guest, top);
   arrived_on_host();
 }
 #else
 void announce_switch_to_host(ThreadState&) {}
 void arrived_on_host() {}
-void call_on_guest_stack(ThreadState& ts, void (*fn)(void*), void* arg) {
-  ws_call_on_stack(arg, fn, ts.stack_top);
+void call_on_guest_stack(ThreadState&, void (*fn)(void*), void* arg, char* top) {
+  ws_call_on_stack(arg, fn, top);
 }
 #endif
 
@@ -232,7 +234,7 @@ void ensure_initialized() {
   std::call_once(once, install_handlers);
 }
 
-TrapKind run_guarded(void (*fn)(void*), void* arg) {
+TrapKind run_guarded(void (*fn)(void*), void* arg, size_t stack_bytes) {
   ThreadState& ts = t_state;
   if (!ts.ready && !init_thread(ts)) {
     t_trap_message = "cannot allocate a guest stack for this thread";
@@ -255,7 +257,8 @@ TrapKind run_guarded(void (*fn)(void*), void* arg) {
       fn(arg);
     } else {
       ts.on_guest_stack = true;
-      call_on_guest_stack(ts, fn, arg);
+      const size_t usable = std::min(stack_bytes, kGuestStackSize) & ~size_t{15};
+      call_on_guest_stack(ts, fn, arg, ts.guard_end + usable);
     }
   }
   ts.unwind = prev_unwind;
@@ -295,6 +298,29 @@ void wasm_rt_trap(wasm_rt_trap_t code) {
 
 const char* wasm_rt_strerror(wasm_rt_trap_t code) {
   return wasm_sandbox::to_string(wasm_sandbox::runtime::from_wasm_rt(code));
+}
+
+void ws_guard_trap(void* fuel, void* flag) {
+  using namespace wasm_sandbox::runtime;
+  if (fuel) {
+    auto* remaining = static_cast<int64_t*>(fuel);
+    if (*remaining < 0) {
+      *remaining = 0;  // spent: what overshot in the last segment is not owed
+      trap(wasm_sandbox::TrapKind::OutOfFuel);
+    }
+  }
+  if (flag) {
+    std::atomic_ref<uint32_t> bits(*static_cast<uint32_t*>(flag));
+    const uint32_t seen = bits.load();
+    // A timeout stays set until the call from the host returns: nothing on this instance
+    // may run on after its deadline. An interrupt is consumed by the trap that delivers it.
+    if (seen & kFlagTimeout) trap(wasm_sandbox::TrapKind::Timeout);
+    if (seen & kFlagInterrupts) {
+      bits.fetch_and(~kFlagInterrupts);
+      trap(wasm_sandbox::TrapKind::Interrupted);
+    }
+  }
+  // Otherwise the flag was cleared between the check and here: run on.
 }
 
 void wasm_rt_init(void) { wasm_sandbox::runtime::ensure_initialized(); }

@@ -48,7 +48,8 @@ thread_local std::string t_host_error;
 thread_local int32_t t_exit_code;
 
 // Runs a host function for guest code. Returns TrapKind::None, or the trap to end the guest
-// call with: HostError (message in t_host_error) or Exit (status in t_exit_code).
+// call with: HostError (message in t_host_error), Exit (status in t_exit_code), or the
+// Timeout, Interrupted or OutOfFuel a host function passed on.
 TrapKind invoke_host(HostBinding* binding, ws_val* io) {
   runtime::HostScope host_scope;
   const FuncState& func = *binding->func;
@@ -81,9 +82,16 @@ TrapKind invoke_host(HostBinding* binding, ws_val* io) {
     return "host function " + binding->import->module + "." + binding->import->name;
   };
   if (!status) {
-    if (status.error().trap() == TrapKind::Exit) {
-      t_exit_code = status.error().exit_code();
-      return TrapKind::Exit;
+    switch (status.error().trap()) {
+      case TrapKind::Exit:
+        t_exit_code = status.error().exit_code();
+        return TrapKind::Exit;
+      case TrapKind::Timeout:
+      case TrapKind::Interrupted:
+      case TrapKind::OutOfFuel:
+        return status.error().trap();
+      default:
+        break;
     }
     t_host_error = name() + ": " + status.error().message();
     return TrapKind::HostError;
@@ -119,10 +127,10 @@ Error results_mismatch(std::string_view function, const std::vector<Value>& resu
                    ", but the caller asked for " + types_string(expected));
 }
 
-Result<std::vector<Value>> call_guest(const FuncType& type, ws_entry_fn entry, void* context,
-                                      std::string_view module, std::string_view function,
+Result<std::vector<Value>> call_guest(const FuncType& type, ws_entry_fn entry,
+                                      InstanceState& instance, std::string_view function,
                                       std::span<const Value> args) {
-  auto name = [&] { return std::string(module) + ": `" + std::string(function) + "`"; };
+  auto name = [&] { return instance.module->info.name + ": `" + std::string(function) + "`"; };
   bool match = args.size() == type.params.size();
   for (size_t i = 0; match && i < args.size(); ++i) match = args[i].type() == type.params[i];
   if (!match) return check_args(name(), type, args).error();
@@ -135,8 +143,8 @@ Result<std::vector<Value>> call_guest(const FuncType& type, ws_entry_fn entry, v
     io = heap_io.data();
   }
   for (size_t i = 0; i < args.size(); ++i) io[i] = to_ws(args[i]);
-  GuestCall call{entry, context, io};
-  const TrapKind trap = runtime::run_guarded(run_guest_call, &call);
+  GuestCall call{entry, instance.raw, io};
+  const TrapKind trap = run_on_instance(instance, run_guest_call, &call);
   if (trap == TrapKind::Exit) {
     Error exit = Error::exit(t_exit_code);
     return std::move(exit).with_context(name());
@@ -146,6 +154,7 @@ Result<std::vector<Value>> call_guest(const FuncType& type, ws_entry_fn entry, v
     if (std::string detail = runtime::take_trap_message(); !detail.empty()) {
       message += ": " + detail;
     }
+    message += trap_detail(trap, instance);
     return Error(ErrorKind::Trap, std::move(message), trap);
   }
   std::vector<Value> results;

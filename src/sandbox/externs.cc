@@ -44,8 +44,7 @@ const FuncType& Func::type() const {
 Result<std::vector<Value>> Func::call(std::span<const Value> args) const {
   if (!state_) return Error(ErrorKind::InvalidArgument, "call of a null function handle");
   if (state_->is_host()) return detail::call_host(*state_, args);
-  return detail::call_guest(state_->type, state_->entry, state_->context, state_->module_name,
-                            state_->name, args);
+  return detail::call_guest(state_->type, state_->entry, *state_->instance, state_->name, args);
 }
 
 // --- Global
@@ -252,6 +251,13 @@ ExternType extern_type(const Extern& value) {
     type.table = t->type();
   }
   return type;
+}
+
+Status Caller::check_interrupt() const {
+  if (!instance_) return {};
+  const TrapKind stop = detail::pending_stop(*instance_);
+  if (stop == TrapKind::None) return {};
+  return Error(ErrorKind::Trap, to_string(stop), stop);
 }
 
 Result<Memory> Caller::memory(std::string_view name) const {

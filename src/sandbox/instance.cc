@@ -1,6 +1,10 @@
 // Instance: export lookup and calls; the lifetime of the instance memory block.
+#include <algorithm>
+#include <atomic>
 #include <cstdlib>
+#include <mutex>
 
+#include "runtime/runtime.h"
 #include "sandbox/state.h"
 
 namespace wasm_sandbox {
@@ -16,6 +20,13 @@ const ExportDesc* ModuleState::find_export(std::string_view name, size_t* index)
 InstanceState::~InstanceState() {
   if (needs_free) module->glue().free_instance(raw);
   std::free(raw);
+  if (counted) {
+    engine->instances.fetch_sub(1, std::memory_order_relaxed);
+    if (flag) {
+      std::lock_guard lock(engine->live_mutex);
+      engine->live.erase(this);
+    }
+  }
 }
 
 void* InstanceState::export_storage(size_t index) const {
@@ -29,11 +40,11 @@ Extern InstanceState::export_extern(const std::shared_ptr<InstanceState>& self, 
     case ExternKind::Func: {
       auto func = std::make_shared<FuncState>();
       func->type = desc.type.func;
-      func->module_name = self->module->info.name;
       func->name = desc.name;
       func->entry = self->module->glue().exports[index].entry;
       func->direct = self->module->glue().exports[index].direct;
       func->context = self->raw;
+      func->instance = self.get();
       func->group = self->group_ptr();
       return FuncState::handle(std::move(func));
     }
@@ -103,6 +114,43 @@ Result<Table> Instance::table(std::string_view name) const {
   return export_as<Table>(get_export(name), this->name(), name, "table");
 }
 
+// --- Safety controls
+
+uint64_t Instance::fuel() const {
+  return state_->fuel ? static_cast<uint64_t>(std::max<int64_t>(*state_->fuel, 0)) : 0;
+}
+
+uint64_t Instance::fuel_consumed() const { return state_->fuel ? state_->fuel_added - fuel() : 0; }
+
+Status Instance::set_fuel(uint64_t fuel) const {
+  if (!state_->fuel) {
+    return Error(ErrorKind::InvalidArgument,
+                 name() + ": the engine does not meter fuel (EngineConfig::fuel)");
+  }
+  const int64_t value = static_cast<int64_t>(std::min<uint64_t>(fuel, INT64_MAX));
+  state_->fuel_added += static_cast<uint64_t>(value) - this->fuel();
+  *state_->fuel = value;
+  return {};
+}
+
+Status Instance::add_fuel(uint64_t fuel) const {
+  if (!state_->fuel) return set_fuel(0);
+  return set_fuel(this->fuel() + std::min<uint64_t>(fuel, INT64_MAX - this->fuel()));
+}
+
+Status Instance::set_timeout(std::chrono::milliseconds timeout) const {
+  if (!state_->flag) {
+    return Error(ErrorKind::InvalidArgument,
+                 name() + ": timeouts need an interruptible engine (EngineConfig::interruptible)");
+  }
+  state_->timeout = std::max(timeout, std::chrono::milliseconds(0));
+  return {};
+}
+
+void Instance::interrupt() const {
+  if (state_->flag) std::atomic_ref<uint32_t>(*state_->flag).fetch_or(runtime::kFlagInterrupt);
+}
+
 Result<std::vector<Value>> Instance::call(std::string_view name,
                                           std::span<const Value> args) const {
   size_t index;
@@ -115,8 +163,8 @@ Result<std::vector<Value>> Instance::call(std::string_view name,
     return Error(ErrorKind::NotFound, this->name() + ": export `" + std::string(name) + "` is a " +
                                           to_string(desc->type.kind) + ", not a function");
   }
-  return detail::call_guest(desc->type.func, state_->module->glue().exports[index].entry,
-                            state_->raw, this->name(), desc->name, args);
+  return detail::call_guest(desc->type.func, state_->module->glue().exports[index].entry, *state_,
+                            desc->name, args);
 }
 
 // --- Imports

@@ -1,7 +1,10 @@
 // Module: the interface accessors, and instantiation (linking imports, running the start code).
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
 
+#include "runtime/memory.h"
 #include "runtime/runtime.h"
 #include "sandbox/state.h"
 
@@ -62,6 +65,11 @@ void run_instantiate(void* arg) {
   state->module->glue().instantiate(state->raw);
 }
 
+void run_start(void* arg) {
+  auto* state = static_cast<detail::InstanceState*>(arg);
+  state->module->glue().start(state->raw);
+}
+
 }  // namespace
 
 const std::string& Module::name() const { return state_->info.name; }
@@ -74,20 +82,35 @@ size_t Module::wasm_size() const { return state_->info.wasm_size; }
 const CompileStats& Module::stats() const { return state_->stats; }
 
 Result<Instance> Module::instantiate(const Imports& imports) const {
+  return instantiate(imports, state_->engine->config.limits);
+}
+
+Result<Instance> Module::instantiate(const Imports& imports, const Limits& limits) const {
   const engine::ModuleInfo& info = state_->info;
+  detail::EngineState& engine = *state_->engine;
+  const uint64_t max_pages64 = limits.memory_bytes / runtime::kPageSize;
+  const uint32_t max_pages =
+      static_cast<uint32_t>(std::min<uint64_t>(max_pages64, runtime::kMaxPages));
+  const uint32_t max_elements = std::min(limits.table_elements, runtime::kMaxTableElements);
   for (const MemoryType& memory : info.memories) {
-    if (memory.min_pages > runtime::kMaxPages) {
+    if (memory.min_pages > max_pages) {
       return Error(ErrorKind::LimitExceeded,
-                   info.name + ": memory of " + std::to_string(memory.min_pages) +
-                       " pages exceeds the limit of " + std::to_string(runtime::kMaxPages));
+                   info.name + ": a memory of " + std::to_string(memory.min_pages) +
+                       " pages exceeds the limit of " + std::to_string(max_pages) +
+                       " pages (Limits::memory_bytes)");
     }
   }
   for (const TableType& table : info.tables) {
-    if (table.min > runtime::kMaxTableElements) {
-      return Error(ErrorKind::LimitExceeded, info.name + ": table of " + std::to_string(table.min) +
-                                                 " elements exceeds the limit of " +
-                                                 std::to_string(runtime::kMaxTableElements));
+    if (table.min > max_elements) {
+      return Error(ErrorKind::LimitExceeded,
+                   info.name + ": a table of " + std::to_string(table.min) +
+                       " elements exceeds the limit of " + std::to_string(max_elements) +
+                       " (Limits::table_elements)");
     }
+  }
+  if (limits.call_timeout.count() > 0 && !engine.config.interruptible) {
+    return Error(ErrorKind::InvalidArgument,
+                 info.name + ": Limits::call_timeout needs EngineConfig::interruptible");
   }
 
   // Check every import before touching anything, so a link error leaves no trace.
@@ -102,8 +125,18 @@ Result<Instance> Module::instantiate(const Imports& imports) const {
     if (Status s = check_import(info.name, want, *given[k]); !s) return std::move(s).error();
   }
 
+  if (engine.instances.fetch_add(1, std::memory_order_relaxed) >= engine.config.limits.instances) {
+    engine.instances.fetch_sub(1, std::memory_order_relaxed);
+    return Error(ErrorKind::LimitExceeded, info.name + ": the engine already has " +
+                                               std::to_string(engine.config.limits.instances) +
+                                               " instances, its limit (Limits::instances)");
+  }
   auto state = std::make_shared<detail::InstanceState>();
   state->module = state_;
+  state->engine = &engine;
+  state->counted = true;
+  state->timeout = limits.call_timeout;
+  state->stack_bytes = limits.stack_bytes;
   state->raw = aligned_zeroed(state_->glue().instance_size);
   if (!state->raw) return Error(ErrorKind::LimitExceeded, info.name + ": out of memory");
   state->bindings.resize(info.imports.size());
@@ -142,12 +175,36 @@ Result<Instance> Module::instantiate(const Imports& imports) const {
   }
 
   state->needs_free = true;
-  const TrapKind trap = runtime::run_guarded(run_instantiate, state.get());
+  runtime::AllocationLimits allocation{max_pages, max_elements, &engine.memory, {}};
+  TrapKind trap;
+  {
+    runtime::ScopedAllocationLimits scope(&allocation);
+    trap = runtime::run_guarded(run_instantiate, state.get(), limits.stack_bytes);
+  }
+  if (trap != TrapKind::None && !allocation.failure.empty()) {
+    (void)runtime::take_trap_message();
+    return Error(ErrorKind::LimitExceeded, info.name + ": " + allocation.failure);
+  }
+  if (trap == TrapKind::None) {
+    const ws_glue& glue = state_->glue();
+    if (glue.fuel) {
+      state->fuel = static_cast<int64_t*>(glue.fuel(state->raw));
+      *state->fuel = static_cast<int64_t>(std::min<uint64_t>(limits.fuel, INT64_MAX));
+      state->fuel_added = static_cast<uint64_t>(*state->fuel);
+    }
+    if (glue.flag) {
+      state->flag = static_cast<uint32_t*>(glue.flag(state->raw));
+      std::lock_guard lock(engine.live_mutex);
+      engine.live.insert(state.get());
+    }
+    if (glue.start) trap = detail::run_on_instance(*state, run_start, state.get());
+  }
   if (trap != TrapKind::None) {
     std::string message = info.name + ": instantiation trapped: " + to_string(trap);
     if (std::string detail = runtime::take_trap_message(); !detail.empty()) {
       message += ": " + detail;
     }
+    message += detail::trap_detail(trap, *state);
     // Functions this instance stored in imported tables before the trap stay callable (the
     // spec says so): the instance lives on in its group, which the tables' groups now share.
     return Error(ErrorKind::Trap, std::move(message), trap);

@@ -1,26 +1,42 @@
 // The objects behind the public handles (engine.h, externs.h). Internal to the library.
 #pragma once
 
+#include <atomic>
+#include <chrono>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "engine/module_info.h"
 #include "engine/native_code.h"
+#include "runtime/memory.h"
 #include "sandbox/group.h"
 #include "wasm_sandbox/engine.h"
 #include "wasm_sandbox/externs.h"
 
 namespace wasm_sandbox::detail {
 
+struct InstanceState;
+
+// Shared by the engine's handle, its modules and their instances. Thread-safe.
 struct EngineState {
-  EngineConfig config;
+  explicit EngineState(const EngineConfig& config)
+      : config(config), memory(config.limits.total_memory_bytes) {}
+
+  const EngineConfig config;
+  runtime::MemoryBudget memory;        // every linear memory of every instance
+  std::atomic<uint32_t> instances{0};  // alive
+  std::mutex live_mutex;
+  std::unordered_set<InstanceState*> live;  // instances with an interrupt flag
 };
 
 // Constant after construction; shared by every instance of the module.
 struct ModuleState {
+  std::shared_ptr<EngineState> engine;
   engine::ModuleInfo info;
   std::unique_ptr<engine::NativeCode> code;
   CompileStats stats;
@@ -43,6 +59,14 @@ struct HostBinding {
 // Owned by its Group (group.h); handles to it alias the group.
 struct InstanceState {
   std::shared_ptr<const ModuleState> module;
+  EngineState* engine = nullptr;         // kept alive by `module`
+  bool counted = false;                  // in engine->instances (and engine->live if flag)
+  int64_t* fuel = nullptr;               // in `raw`: the instrumented fuel counter, or null
+  uint32_t* flag = nullptr;              // in `raw`: the interrupt flag (runtime.h), or null
+  uint64_t fuel_added = 0;               // since instantiation, the initial fuel included
+  std::chrono::milliseconds timeout{0};  // per call from the host; 0: none
+  size_t stack_bytes = 0;
+  std::atomic<uint32_t> depth{0};     // calls from the host in progress (only nested ones)
   std::weak_ptr<Group> group;         // weak: the group owns this
   void* raw = nullptr;                // glue().instance_size bytes: wasm2c's struct, then the slots
   bool needs_free = false;            // instantiate ran (even if it trapped)
@@ -62,13 +86,13 @@ struct InstanceState {
 
 struct FuncState {
   FuncType type;
-  std::string module_name;  // guest functions: the exporting module, for messages
-  std::string name;         // the export name, or "host function (i32) -> ()"
+  std::string name;  // the export name, or "host function (i32) -> ()"
   // A guest function: called through `entry`, or imported by calling `direct` with `context`.
   ws_entry_fn entry = nullptr;
   void* direct = nullptr;
   void* context = nullptr;
-  std::shared_ptr<Group> group;  // of the instance that exported it
+  InstanceState* instance = nullptr;  // that exported it; kept alive by `group`
+  std::shared_ptr<Group> group;       // of the instance that exported it
   // A host function.
   HostCallback callback;
 
@@ -124,11 +148,19 @@ struct TableState {
 ws_val to_ws(const Value& value);
 Value from_ws(ValType type, const ws_val& value);
 
-// Calls a guest function under trap recovery, after checking the arguments. `module` and
-// `function` only name it in error messages.
-Result<std::vector<Value>> call_guest(const FuncType& type, ws_entry_fn entry, void* context,
-                                      std::string_view module, std::string_view function,
+// Calls a guest function of `instance` under trap recovery, with the instance's timeout and
+// stack limit, after checking the arguments. `function` only names it in error messages.
+Result<std::vector<Value>> call_guest(const FuncType& type, ws_entry_fn entry,
+                                      InstanceState& instance, std::string_view function,
                                       std::span<const Value> args);
+// Runs fn(arg) on `instance`'s behalf: under trap recovery, its stack limit, its timeout (or
+// the deadline of an enclosing call on this thread, if earlier) and the engine-wide interrupt.
+TrapKind run_on_instance(InstanceState& instance, void (*fn)(void*), void* arg);
+// What a host function serving `instance` should do now: None, or Timeout (the deadline of
+// the call passed) or Interrupted (consumed here).
+TrapKind pending_stop(InstanceState& instance);
+// ": out of fuel (...)" and the like: what a trap that enforces a limit says about it.
+std::string trap_detail(TrapKind trap, const InstanceState& instance);
 // Calls a host function directly from the host.
 Result<std::vector<Value>> call_host(const FuncState& func, std::span<const Value> args);
 // The function generated adapters call for host imports (ws_host_binding::call).

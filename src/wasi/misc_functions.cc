@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <chrono>
 #include <limits>
 
 #include "wasi/functions.h"
@@ -147,6 +148,9 @@ Errno sched_yield(Env&) {
 
 Errno proc_raise(Env&, u32) { return Errno::NotSup; }
 
+// The longest a blocked poll_oneoff waits before checking whether its call must stop.
+constexpr uint64_t kWaitSlice = 5'000'000;  // ns
+
 Errno poll_oneoff(Env& env, u32 in, u32 out, u32 nsubscriptions, u32 nevents) {
   if (nsubscriptions == 0) return Errno::Inval;
   if (!env.memory.contains(in, uint64_t{nsubscriptions} * layout::kSubscriptionSize) ||
@@ -223,11 +227,24 @@ Errno poll_oneoff(Env& env, u32 in, u32 out, u32 nsubscriptions, u32 nevents) {
       timeout = to_timespec(wait_ns);
     }
     const bool forever = wait && !first_clock;
+    // Waits in slices, so that a timeout or interrupt of the call ends the wait promptly.
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(timeout.tv_sec) +
+                       std::chrono::nanoseconds(timeout.tv_nsec);
     int n;
-    do {
-      n = ppoll(host_polls.data(), host_polls.size(), forever ? nullptr : &timeout, nullptr);
-    } while (n < 0 && errno == EINTR);
-    if (n < 0) return from_errno(errno);
+    for (;;) {
+      const auto now = std::chrono::steady_clock::now();
+      auto slice = std::chrono::nanoseconds(kWaitSlice);
+      if (!forever) slice = std::min(slice, std::max(until - now, std::chrono::nanoseconds(0)));
+      const struct timespec step = to_timespec(static_cast<uint64_t>(slice.count()));
+      n = ppoll(host_polls.data(), host_polls.size(), &step, nullptr);
+      if (n < 0 && errno != EINTR) return from_errno(errno);
+      if (n > 0 || (!forever && std::chrono::steady_clock::now() >= until)) break;
+      if (Status s = env.caller.check_interrupt(); !s) {
+        env.stop = std::move(s).error();
+        return Errno::Intr;
+      }
+    }
+    if (n < 0) n = 0;
     for (size_t k = 0; k < host_polls.size(); ++k) {
       const short revents = host_polls[k].revents;
       if (!revents) continue;

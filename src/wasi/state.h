@@ -142,6 +142,10 @@ class GuestMemory {
 struct Env {
   WasiState& state;
   GuestMemory memory;
+  const Caller& caller;
+  // Set by a function that must end the guest call instead of returning an errno (it was
+  // interrupted or timed out while blocking).
+  std::optional<Error> stop;
 };
 
 // A scatter/gather list from the guest, as host iovecs into its memory.

@@ -208,9 +208,11 @@ wasi::GuestMemory memory_of(Caller& caller) {
 
 template <class... A>
 Func bind(std::shared_ptr<detail::WasiState> state, wasi::Errno (*fn)(wasi::Env&, A...)) {
-  return Func::wrap([state = std::move(state), fn](Caller& caller, A... args) -> int32_t {
-    wasi::Env env{*state, memory_of(caller)};
-    return static_cast<int32_t>(fn(env, args...));
+  return Func::wrap([state = std::move(state), fn](Caller& caller, A... args) -> Result<int32_t> {
+    wasi::Env env{*state, memory_of(caller), caller, std::nullopt};
+    const wasi::Errno e = fn(env, args...);
+    if (env.stop) return std::move(*env.stop);
+    return static_cast<int32_t>(e);
   });
 }
 

@@ -1,0 +1,47 @@
+// Stage 2: instrumentation of the validated IR, before it becomes C. Being done on the IR,
+// it behaves identically whichever compiler builds the code, which is what makes fuel
+// deterministic across tiers.
+//
+// What it adds (all names are internal: user imports and exports are renamed before WriteC,
+// see generate_c.h, so they cannot collide):
+// - fuel: a mutable i64 global "wsfuel" (exported as "wsfuel"). Every straight-line segment of
+//   code (a function or block body up to the next block, loop, if or try, or from one of
+//   those to the next) subtracts its instruction count on entry; a block, loop, if or try
+//   counts as one instruction of the segment that contains it. The segment's count is
+//   charged even when a branch leaves it early, so the charge depends only on the path taken.
+// - interrupts: a mutable i32 global "wsflag" (exported as "wsflag"), which the host sets from
+//   any thread to stop the guest.
+// - checks, at every function entry (after its first charge) and every loop header: if fuel
+//   is negative or the flag is set, call the import ws.trap, a () -> () function the glue
+//   implements (glue_abi.h, ws_guard_trap), which decides what trap to raise.
+// - the start function, if any, becomes the export "wsstart" and is no longer run by
+//   wasm2c's instantiate, so that the host can set fuel and flags first.
+//
+// Adding the import shifts the index of every defined function by one; every reference
+// (calls, ref.func, element segments, exports, start) is renumbered.
+#pragma once
+
+namespace wabt {
+struct Module;
+}
+
+namespace wasm_sandbox::engine {
+
+struct Instrumentation {
+  bool fuel = false;
+  bool interrupts = false;
+  bool any() const { return fuel || interrupts; }
+};
+
+// What the instrumented module exports for the glue, beyond the user's exports.
+struct InstrumentedExports {
+  bool start = false;        // "wsstart"
+  bool fuel = false;         // "wsfuel"
+  bool flag = false;         // "wsflag"
+  bool trap_import = false;  // the last function import is ws.trap
+};
+
+// REQUIRES: ir validated and within the module limits (shape.h).
+InstrumentedExports instrument(wabt::Module& ir, const Instrumentation& what);
+
+}  // namespace wasm_sandbox::engine

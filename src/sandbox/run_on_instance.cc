@@ -1,0 +1,106 @@
+// Entering guest code on an instance's behalf: the per-call controls (stack limit, timeout,
+// engine-wide interrupts) around runtime::run_guarded(), and what their traps say.
+#include <algorithm>
+#include <atomic>
+#include <optional>
+
+#include "runtime/runtime.h"
+#include "sandbox/state.h"
+#include "sandbox/watchdog.h"
+
+namespace wasm_sandbox::detail {
+namespace {
+
+// The deadline of the call from the host that this thread is inside, if any: calls nested
+// in it (guest -> host -> guest, on any instance) stop by it too.
+thread_local Clock::time_point t_deadline = Clock::time_point::max();
+
+// Book-keeping around one guarded call. Lives on the host side of run_guarded(), so a trap
+// never skips its destructor.
+class CallScope {
+ public:
+  explicit CallScope(InstanceState& instance) : instance_(instance), outer_deadline_(t_deadline) {
+    // Calls on one instance are serialized by the host (or nested on this thread), so depth
+    // is only written here; interrupt_all() reads it from other threads.
+    const uint32_t depth = instance.depth.load(std::memory_order_relaxed);
+    instance.depth.store(depth + 1, std::memory_order_relaxed);
+    if (instance.flag && depth == 0) {
+      // An interrupt_all() that came after the previous call ended was not meant for this one.
+      std::atomic_ref<uint32_t> bits(*instance.flag);
+      if (bits.load(std::memory_order_relaxed) & runtime::kFlagInterruptAll) {
+        bits.fetch_and(~runtime::kFlagInterruptAll);
+      }
+    }
+    Clock::time_point deadline = outer_deadline_;
+    if (instance.timeout.count() > 0) {
+      deadline = std::min(deadline, Clock::now() + instance.timeout);
+    }
+    if (instance.flag && deadline != Clock::time_point::max()) {
+      deadline_.emplace(instance.flag, deadline);
+      t_deadline = deadline;
+    }
+  }
+
+  ~CallScope() {
+    deadline_.reset();
+    t_deadline = outer_deadline_;
+    const uint32_t depth = instance_.depth.load(std::memory_order_relaxed) - 1;
+    instance_.depth.store(depth, std::memory_order_relaxed);
+    // A deadline that passed ends the whole call from the host; the next one starts afresh.
+    if (instance_.flag && depth == 0) {
+      std::atomic_ref<uint32_t>(*instance_.flag).fetch_and(~runtime::kFlagTimeout);
+    }
+  }
+
+  CallScope(const CallScope&) = delete;
+  CallScope& operator=(const CallScope&) = delete;
+
+ private:
+  InstanceState& instance_;
+  Clock::time_point outer_deadline_;
+  std::optional<Deadline> deadline_;
+};
+
+}  // namespace
+
+TrapKind run_on_instance(InstanceState& instance, void (*fn)(void*), void* arg) {
+  CallScope scope(instance);
+  return runtime::run_guarded(fn, arg, instance.stack_bytes);
+}
+
+TrapKind pending_stop(InstanceState& instance) {
+  if (t_deadline != Clock::time_point::max() && Clock::now() >= t_deadline) {
+    return TrapKind::Timeout;
+  }
+  if (!instance.flag) return TrapKind::None;
+  std::atomic_ref<uint32_t> bits(*instance.flag);
+  const uint32_t seen = bits.load();
+  if (seen & runtime::kFlagTimeout) return TrapKind::Timeout;
+  if (seen & runtime::kFlagInterrupts) {
+    bits.fetch_and(~runtime::kFlagInterrupts);
+    return TrapKind::Interrupted;
+  }
+  return TrapKind::None;
+}
+
+std::string trap_detail(TrapKind trap, const InstanceState& instance) {
+  switch (trap) {
+    case TrapKind::OutOfFuel:
+      return " (the instance has used all " + std::to_string(instance.fuel_added) +
+             " units of its fuel, Limits::fuel; add_fuel() gives more)";
+    case TrapKind::Timeout:
+      if (instance.timeout.count() > 0) {
+        return " (after " + std::to_string(instance.timeout.count()) + " ms, Limits::call_timeout)";
+      }
+      return " (the deadline of the enclosing call passed)";
+    case TrapKind::Interrupted:
+      return " (by Instance::interrupt or Engine::interrupt_all)";
+    case TrapKind::StackExhausted:
+      return " (" + std::to_string(std::min(instance.stack_bytes, runtime::kGuestStackSize) >> 10) +
+             " KiB, Limits::stack_bytes)";
+    default:
+      return "";
+  }
+}
+
+}  // namespace wasm_sandbox::detail
