@@ -112,7 +112,7 @@ TEST(FuelTest, StartFunctionIsMeteredToo) {
   more.fuel = 10;
   auto again = module.instantiate({}, more);
   ASSERT_FALSE(again.ok());
-  EXPECT_NE(again.error().message().find("all 10 units"), std::string::npos)
+  EXPECT_NE(again.error().message().find("all 10 units are spent"), std::string::npos)
       << again.error().message();
 }
 

@@ -1,4 +1,4 @@
-// `wasm-sandbox call MODULE FUNC [ARGS...]`
+// `wasm-sandbox call [--fuel N] [--timeout MS] [--memory-limit SIZE] MODULE FUNC [ARGS...]`
 #include <cinttypes>
 #include <cmath>
 #include <cstdio>
@@ -45,15 +45,20 @@ int exit_code_for(const Error& error) {
 }  // namespace
 
 int run_call(const CallOptions& options) {
-  Engine engine;
+  auto config = engine_config(options.safety);
+  if (!config) {
+    print_error(config.error());
+    return kExitUsage;
+  }
+  Engine engine(*config);
   auto module = engine.load_file(options.module);
   if (!module) {
-    print_error(module.error().message());
-    return kExitUsage;
+    print_error(module.error());
+    return exit_code_for(module.error()) == kExitFailure ? kExitFailure : kExitUsage;
   }
   auto instance = module->instantiate();
   if (!instance) {
-    print_error(instance.error().message());
+    print_error(instance.error());
     return exit_code_for(instance.error());
   }
   auto func = instance->func(options.function);
@@ -82,7 +87,8 @@ int run_call(const CallOptions& options) {
   }
   auto results = func->call(args);
   if (!results) {
-    print_error(results.error().message());
+    print_error(results.error());
+    note_memory_limit(*instance, options.safety);
     return exit_code_for(results.error());
   }
   for (const Value& v : *results) std::printf("%s\n", format_result(v).c_str());

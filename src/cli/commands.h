@@ -2,8 +2,12 @@
 // 0 success, 1 the guest trapped or a check failed, 2 bad usage or a bad module.
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
+
+#include "wasm_sandbox/engine.h"
 
 namespace wasm_sandbox::cli {
 
@@ -11,10 +15,25 @@ inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailure = 1;
 inline constexpr int kExitUsage = 2;
 
+// --fuel, --timeout and --memory-limit, shared by `call` and `run`.
+struct SafetyOptions {
+  std::optional<uint64_t> fuel;
+  std::optional<uint64_t> timeout_ms;
+  std::string memory_limit;  // SIZE: 65536, 64KiB, 64MiB, 1GiB
+};
+// The engine settings the flags ask for, or a usage error naming the flag.
+Result<EngineConfig> engine_config(const SafetyOptions& options);
+// Prints `error` as one line, naming a breached limit by its flag.
+void print_error(const Error& error);
+// After a failed run: a note when an exported memory of `instance` stopped at --memory-limit
+// (the guest sees only memory.grow failing).
+void note_memory_limit(const Instance& instance, const SafetyOptions& options);
+
 struct CallOptions {
   std::string module;
   std::string function;
   std::vector<std::string> args;
+  SafetyOptions safety;
 };
 int run_call(const CallOptions& options);
 
@@ -37,6 +56,7 @@ struct RunOptions {
   std::vector<std::string> env;          // KEY=VALUE
   std::vector<std::string> inherit_env;  // KEY
   std::string stdin_file;
+  SafetyOptions safety;
 };
 // Runs a WASI program's _start; returns its exit status (134 if it trapped).
 int run_run(const RunOptions& options);

@@ -12,6 +12,19 @@ void print_error(const std::string& message) {
 
 }  // namespace wasm_sandbox::cli
 
+namespace {
+
+void add_safety_options(CLI::App* command, wasm_sandbox::cli::SafetyOptions& options) {
+  command->add_option("--fuel", options.fuel, "meter the guest: stop it after about N instructions")
+      ->check(CLI::NonNegativeNumber);
+  command->add_option("--timeout", options.timeout_ms, "stop a call after MS milliseconds")
+      ->check(CLI::PositiveNumber);
+  command->add_option("--memory-limit", options.memory_limit,
+                      "cap each linear memory at SIZE (65536, 640KiB, 64MiB, 1GiB)");
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   using namespace wasm_sandbox::cli;
   CLI::App app{"wasm-sandbox: run untrusted WebAssembly safely and fast"};
@@ -22,6 +35,7 @@ int main(int argc, char** argv) {
   call_cmd->add_option("module", call.module, "module file (.wasm or .wat)")->required();
   call_cmd->add_option("function", call.function, "exported function")->required();
   call_cmd->add_option("args", call.args, "arguments, parsed by the function's signature");
+  add_safety_options(call_cmd, call.safety);
   call_cmd->positionals_at_end();
 
   RunOptions run;
@@ -36,6 +50,7 @@ int main(int argc, char** argv) {
   run_cmd->add_option("--stdin", run.stdin_file, "read stdin from FILE (default: inherited)");
   run_cmd->add_option("module", run.module, "module file (.wasm or .wat)")->required();
   run_cmd->add_option("args", run.args, "the program's arguments (after --)");
+  add_safety_options(run_cmd, run.safety);
   run_cmd->positionals_at_end();
 
   InspectOptions inspect;

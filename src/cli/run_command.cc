@@ -1,5 +1,6 @@
 // `wasm-sandbox run [--dir HOST[::GUEST][:ro]]... [--env K=V]... [--inherit-env K]...
-//                   [--stdin FILE] MODULE [-- ARGS...]`
+//                   [--stdin FILE] [--fuel N] [--timeout MS] [--memory-limit SIZE]
+//                   MODULE [-- ARGS...]`
 #include <filesystem>
 
 #include "cli/commands.h"
@@ -9,8 +10,25 @@
 namespace wasm_sandbox::cli {
 namespace {
 
-// A trap ends the process the way abort() would be reported by a shell.
+// A trap ends the process the way abort() would be reported by a shell; a limit that stops
+// the program (fuel, timeout, interrupt) the way a shell reports SIGXCPU (128 + 24); a
+// module or instance over a limit like any other failure.
 constexpr int kExitTrap = 134;
+constexpr int kExitStopped = 152;
+constexpr int kExitLimit = 1;
+
+int exit_code_for(const Error& error) {
+  if (error.kind() == ErrorKind::LimitExceeded) return kExitLimit;
+  if (error.kind() != ErrorKind::Trap) return kExitUsage;
+  switch (error.trap()) {
+    case TrapKind::OutOfFuel:
+    case TrapKind::Timeout:
+    case TrapKind::Interrupted:
+      return kExitStopped;
+    default:
+      return kExitTrap;
+  }
+}
 
 // HOST[::GUEST][:ro]; GUEST defaults to HOST.
 bool parse_dir(std::string spec, WasiConfig& config) {
@@ -62,24 +80,31 @@ int run_run(const RunOptions& options) {
     print_error(wasi.error().message());
     return kExitUsage;
   }
-  Engine engine;
+  auto engine_settings = engine_config(options.safety);
+  if (!engine_settings) {
+    print_error(engine_settings.error());
+    return kExitUsage;
+  }
+  Engine engine(*engine_settings);
   auto module = engine.load_file(options.module);
   if (!module) {
-    print_error(module.error().message());
-    return kExitUsage;
+    print_error(module.error());
+    return module.error().kind() == ErrorKind::LimitExceeded ? kExitLimit : kExitUsage;
   }
   Imports imports;
   wasi->add_to(imports);
   auto instance = module->instantiate(imports);
   if (!instance) {
-    print_error(instance.error().message());
-    return instance.error().kind() == ErrorKind::Trap ? kExitTrap : kExitUsage;
+    print_error(instance.error());
+    return exit_code_for(instance.error());
   }
   auto status = wasi->run(*instance);
   if (!status) {
-    print_error(status.error().message());
-    return status.error().kind() == ErrorKind::Trap ? kExitTrap : kExitUsage;
+    print_error(status.error());
+    note_memory_limit(*instance, options.safety);
+    return exit_code_for(status.error());
   }
+  if (*status != 0) note_memory_limit(*instance, options.safety);
   return *status;
 }
 

@@ -86,8 +86,7 @@ TrapKind pending_stop(InstanceState& instance) {
 std::string trap_detail(TrapKind trap, const InstanceState& instance) {
   switch (trap) {
     case TrapKind::OutOfFuel:
-      return " (the instance has used all " + std::to_string(instance.fuel_added) +
-             " units of its fuel, Limits::fuel; add_fuel() gives more)";
+      return " (all " + std::to_string(instance.fuel_added) + " units are spent, Limits::fuel)";
     case TrapKind::Timeout:
       if (instance.timeout.count() > 0) {
         return " (after " + std::to_string(instance.timeout.count()) + " ms, Limits::call_timeout)";
