@@ -8,9 +8,12 @@ SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Debian packages the build, the tests and the guests need.
 DEPS := cmake ninja-build g++ make wabt tcc libtcc-dev libgtest-dev libgmock-dev \
         libbenchmark-dev libcli11-dev nlohmann-json3-dev clang lld wasi-libc \
-        libclang-rt-14-dev-wasm32 binaryen
+        libclang-rt-14-dev-wasm32 binaryen libclang-rt-14-dev
+# node runs the differential test's V8 side; any node >= 18 on PATH will do.
+DEPS += $(if $(shell command -v node),,nodejs)
 
-.PHONY: all deps configure build test demo bench asan tsan test-asan test-tsan format clean
+.PHONY: all deps configure build test difftest demo bench asan tsan test-asan test-tsan \
+        fuzz-build fuzz fuzz-merge format clean
 
 all: build
 
@@ -35,6 +38,14 @@ build: configure
 test: build
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS) --timeout 900
 
+# Differential test against V8 over a long seed range (ctest runs a fixed few). Override with
+# e.g. `make difftest DIFFTEST_SEEDS=1-10000 DIFFTEST_JOBS=4`; see tests/differential/README.md.
+DIFFTEST_SEEDS ?= 1-2000
+DIFFTEST_JOBS  ?= 1
+difftest: build
+	DIFFTEST_SEEDS=$(DIFFTEST_SEEDS) DIFFTEST_JOBS=$(DIFFTEST_JOBS) \
+	  $(BUILD)/bin/differential_tests --gtest_filter='Differential.SeedRange'
+
 demo: build
 	@sh examples/demo.sh $(BUILD)
 
@@ -53,8 +64,32 @@ test-asan: asan
 test-tsan: tsan
 	ctest --preset tsan -j $(JOBS)
 
+# Fuzzing the load path with libFuzzer (the `fuzz` preset: clang, ASan + UBSan; libFuzzer comes
+# from libclang-rt-14-dev). `make fuzz` runs for FUZZ_SECONDS from the committed corpus; new
+# inputs go to build-fuzz/corpus and findings (crash-*, leak-*, timeout-*, oom-*) to
+# build-fuzz/findings/. Fork mode keeps going after a finding; it runs one worker at a time.
+# `make fuzz-merge` minimizes the new inputs back into fuzz/corpus (commit the result).
+FUZZ_SECONDS ?= 1800
+FUZZ_BIN     := build-fuzz/bin/load_fuzzer
+FUZZ_ENV     := ASAN_OPTIONS=detect_leaks=1:allow_user_segv_handler=1:detect_stack_use_after_return=0 \
+                UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+FUZZ_FLAGS   := -timeout=10 -rss_limit_mb=4096 -dict=fuzz/wasm.dict -print_funcs=0
+
+fuzz-build: deps
+	cmake --preset fuzz && cmake --build --preset fuzz -j $(JOBS)
+
+fuzz: fuzz-build
+	mkdir -p build-fuzz/corpus build-fuzz/findings
+	$(FUZZ_ENV) $(FUZZ_BIN) $(FUZZ_FLAGS) -max_total_time=$(FUZZ_SECONDS) -fork=1 \
+	  -ignore_crashes=1 -artifact_prefix=build-fuzz/findings/ build-fuzz/corpus fuzz/corpus
+
+fuzz-merge: fuzz-build
+	mkdir -p build-fuzz/corpus build-fuzz/findings
+	$(FUZZ_ENV) $(FUZZ_BIN) $(FUZZ_FLAGS) -merge=1 -artifact_prefix=build-fuzz/findings/ \
+	  fuzz/corpus build-fuzz/corpus
+
 format:
 	clang-format -i $$(git ls-files '*.cc' '*.h' | grep -v '^guests/')
 
 clean:
-	rm -rf $(BUILD) build-asan build-tsan
+	rm -rf $(BUILD) build-asan build-tsan build-fuzz

@@ -3,6 +3,7 @@
 
 #include <cstdio>
 
+#include "engine/ir_walk.h"
 #include "engine/shape.h"
 #include "wabt/binary-reader-ir.h"
 #include "wabt/binary-reader.h"
@@ -196,6 +197,27 @@ std::optional<std::string> check_segments(const wabt::Module& module) {
   return std::nullopt;
 }
 
+// WABT 1.0.32 accepts call_indirect through a table of externref; the spec requires funcref
+// (and the generated C would not compile).
+std::optional<std::string> check_indirect_calls(wabt::Module& module) {
+  std::optional<std::string> problem;
+  for (size_t index = module.num_func_imports; index < module.funcs.size() && !problem; ++index) {
+    for_each_expr(module.funcs[index]->exprs, [&](wabt::Expr& expr) {
+      const wabt::Var* table = nullptr;
+      if (expr.type() == wabt::ExprType::CallIndirect) {
+        table = &wabt::cast<wabt::CallIndirectExpr>(&expr)->table;
+      } else if (expr.type() == wabt::ExprType::ReturnCallIndirect) {
+        table = &wabt::cast<wabt::ReturnCallIndirectExpr>(&expr)->table;
+      }
+      if (table && !problem && module.GetTable(*table)->elem_type != wabt::Type::FuncRef) {
+        problem = "function " + std::to_string(index) +
+                  ": call_indirect through a table that does not hold funcref";
+      }
+    });
+  }
+  return problem;
+}
+
 ModuleInfo describe(const wabt::Module& module, std::string_view name, size_t size) {
   ModuleInfo info;
   info.name = std::string(name);
@@ -293,6 +315,9 @@ Result<DecodedModule> decode(std::span<const uint8_t> bytes, std::string_view na
   wabt::ValidateOptions validate_options(features);
   if (wabt::Failed(wabt::ValidateModule(out.ir.get(), &errors, validate_options))) {
     return Error(ErrorKind::InvalidModule, describe_errors(name, errors, true));
+  }
+  if (auto problem = check_indirect_calls(*out.ir)) {
+    return Error(ErrorKind::InvalidModule, std::string(name) + ": " + *problem);
   }
   if (auto problem = check_segments(*out.ir)) {
     return Error(ErrorKind::InvalidModule, std::string(name) + ": " + *problem);

@@ -1,0 +1,35 @@
+;; Multi-value: functions, blocks with parameters, call_indirect and host imports with
+;; several results, and signatures wider than 16 values.
+(module
+  (type $pair (func (param i32 i64) (result i64 i32)))
+  (import "env" "wide" (func $wide (param i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32
+                                        i32 i32 i32 i32 i32 i32) (result i64 i64 i64)))
+  (table 1 funcref)
+  (elem (i32.const 0) $swap)
+  (func $swap (type $pair) (local.get 1) (local.get 0))
+  (func (export "swap") (param i32 i64) (result i64 i32)
+    (call $swap (local.get 0) (local.get 1)))
+  (func (export "block_params") (result i32)
+    (i32.const 1) (i32.const 2)
+    (block (param i32 i32) (result i32) (i32.add))
+    (i32.const 3)
+    (if (param i32 i32) (result i32) (i32.const 1)
+      (then (i32.mul))
+      (else (i32.sub))))
+  (func (export "indirect") (result i64 i32)
+    (call_indirect (type $pair) (i32.const 5) (i64.const 6) (i32.const 0)))
+  (func (export "many") (param f64 f32 i64 i32 f64 f32 i64 i32 f64 f32 i64 i32 f64 f32 i64
+                               i32 f64 f32)
+                        (result i32 i64 f32 f64 i32 i64 f32 f64 i32 i64 f32 f64 i32 i64 f32
+                                f64 i32 i64)
+    (i32.const 1) (i64.const 2) (f32.const 3) (f64.const 4)
+    (i32.const 5) (i64.const 6) (f32.const 7) (f64.const 8)
+    (i32.const 9) (i64.const 10) (f32.const 11) (f64.const 12)
+    (i32.const 13) (i64.const 14) (f32.const 15) (f64.const 16)
+    (i32.const 17) (i64.const 18))
+  (func (export "call_wide") (result i64)
+    (call $wide (i32.const 1) (i32.const 2) (i32.const 3) (i32.const 4) (i32.const 5)
+                (i32.const 6) (i32.const 7) (i32.const 8) (i32.const 9) (i32.const 10)
+                (i32.const 11) (i32.const 12) (i32.const 13) (i32.const 14) (i32.const 15)
+                (i32.const 16) (i32.const 17) (i32.const 18))
+    (i64.add) (i64.add)))

@@ -1,0 +1,111 @@
+// wasm-sandbox-difftest MODULE.wasm
+//
+// Runs a module made by `wasm-opt --translate-to-fuzz` (binaryen 108) on our engine the way
+// run_v8.mjs runs it on V8, printing the event lines of events.h on stdout: load, instantiate
+// with binaryen's "fuzzing-support" logging imports, then call every exported function in export
+// order with zero arguments (null for references), each after resetting the hang limit. Each line
+// is flushed as it is written, so a driver that kills a run which hangs still has everything
+// printed before the hang.
+//
+// Exit status: 0 whatever the module did (traps and invalid modules are events, not failures);
+// 2 on bad usage or an unreadable file.
+#include <cstdio>
+#include <fstream>
+#include <iterator>
+#include <string>
+#include <vector>
+
+#include "events.h"
+#include "wasm_sandbox/engine.h"
+
+namespace wasm_sandbox::difftest {
+namespace {
+
+void emit(const std::string& line) {
+  std::fwrite(line.data(), 1, line.size(), stdout);
+  std::fputc('\n', stdout);
+  std::fflush(stdout);
+}
+
+constexpr char kHangLimitInitializer[] = "hangLimitInitializer";
+
+// How a failed load, instantiation or call reads in the output.
+std::string failure_text(const Error& error) {
+  if (error.kind() == ErrorKind::Trap) return "trap " + trap_category(error.trap());
+  return std::string("error ") + to_string(error.kind());
+}
+
+// binaryen 108's logging imports: log-i64 takes a whole i64 (translate-to-fuzz legalizes
+// nothing unless asked), log-f32/log-f64 take floats.
+Imports fuzzing_support() {
+  Imports imports;
+  auto log = [](Value v) { emit("log " + value_text(v)); };
+  imports.add("fuzzing-support", "log-i32", Func::wrap([log](int32_t v) { log(Value::i32(v)); }));
+  imports.add("fuzzing-support", "log-i64", Func::wrap([log](int64_t v) { log(Value::i64(v)); }));
+  imports.add("fuzzing-support", "log-f32", Func::wrap([log](float v) { log(Value::f32(v)); }));
+  imports.add("fuzzing-support", "log-f64", Func::wrap([log](double v) { log(Value::f64(v)); }));
+  return imports;
+}
+
+void call_export(const Instance& instance, const ExportDesc& desc) {
+  // Every export starts with binaryen's full hang-limit budget, as binaryen's own harnesses
+  // do it (execution-results.h and the wasm2c/JS wrappers): otherwise the first few calls use
+  // it up and every later function bails out at entry, testing nothing. Not an event.
+  if (auto reset = instance.call(kHangLimitInitializer, {});
+      !reset && reset.error().kind() != ErrorKind::NotFound) {
+    emit("hang limit reset failed: " + failure_text(reset.error()));
+  }
+  emit("call " + desc.name);
+  std::vector<Value> args;
+  for (ValType type : desc.type.func.params) args.push_back(Value::zero(type));
+  auto results = instance.call(desc.name, args);
+  if (!results) {
+    std::fprintf(stderr, "%s\n", results.error().message().c_str());
+    emit(failure_text(results.error()));
+    return;
+  }
+  std::string line = "return";
+  for (const Value& v : *results) line += " " + value_text(v);
+  emit(line);
+}
+
+int run(const char* path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    std::fprintf(stderr, "wasm-sandbox-difftest: cannot read %s\n", path);
+    return 2;
+  }
+  const std::vector<uint8_t> bytes{std::istreambuf_iterator<char>(in), {}};
+  Engine engine;
+  auto module = engine.load(bytes, path);
+  if (!module) {
+    std::fprintf(stderr, "%s\n", module.error().message().c_str());
+    emit(module.error().kind() == ErrorKind::InvalidModule
+             ? "module invalid"
+             : "module " + failure_text(module.error()));
+    return 0;
+  }
+  emit("module ok");
+  auto instance = module->instantiate(fuzzing_support());
+  if (!instance) {
+    std::fprintf(stderr, "%s\n", instance.error().message().c_str());
+    emit("instantiate " + failure_text(instance.error()));
+    return 0;
+  }
+  emit("instantiate ok");
+  for (const ExportDesc& desc : instance->exports()) {
+    if (desc.type.kind == ExternKind::Func) call_export(*instance, desc);
+  }
+  return 0;
+}
+
+}  // namespace
+}  // namespace wasm_sandbox::difftest
+
+int main(int argc, char** argv) {
+  if (argc != 2) {
+    std::fprintf(stderr, "usage: wasm-sandbox-difftest MODULE.wasm\n");
+    return 2;
+  }
+  return wasm_sandbox::difftest::run(argv[1]);
+}
