@@ -336,7 +336,7 @@ void rename_interface(wabt::Module& ir, const ModuleInfo& info) {
   for (size_t k = 0; k < info.exports.size(); ++k) ir.exports[k]->name = "e" + std::to_string(k);
 }
 
-// A memory stream that refuses to grow past `limit` bytes (WriteC then fails).
+// A memory stream that refuses to grow past `limit` bytes and remembers that it did.
 class CappedStream final : public wabt::MemoryStream {
  public:
   explicit CappedStream(size_t limit) : limit_(limit) {}
@@ -371,12 +371,14 @@ Result<std::string> generate_c(wabt::Module& ir, const ModuleInfo& info,
   CappedStream h_stream(max_bytes);
   wabt::WriteCOptions options;
   options.module_name = "m";
-  if (wabt::Failed(wabt::WriteC(&c_stream, &h_stream, "m.h", &ir, options))) {
-    if (c_stream.exceeded() || h_stream.exceeded()) {
-      return Error(ErrorKind::LimitExceeded, info.name + ": the generated C exceeds the limit of " +
-                                                 std::to_string(max_bytes) +
-                                                 " bytes (Limits::generated_c_bytes)");
-    }
+  const bool written = wabt::Succeeded(wabt::WriteC(&c_stream, &h_stream, "m.h", &ir, options));
+  // WriteC does not always pass a failed write on: the streams say whether they were cut.
+  if (c_stream.exceeded() || h_stream.exceeded()) {
+    return Error(ErrorKind::LimitExceeded, info.name + ": the generated C exceeds the limit of " +
+                                               std::to_string(max_bytes) +
+                                               " bytes (Limits::generated_c_bytes)");
+  }
+  if (!written) {
     return Error(ErrorKind::Unsupported, info.name + ": wasm2c cannot translate this module");
   }
   const auto& h = h_stream.output_buffer().data;

@@ -21,7 +21,8 @@ FunctionShape measure(const wabt::ExprList& body) {
   FunctionShape shape;
   std::vector<std::pair<const wabt::ExprList*, uint32_t>> work{{&body, 0}};
   while (!work.empty()) {
-    auto [list, depth] = work.back();
+    const wabt::ExprList* list = work.back().first;
+    const uint32_t depth = work.back().second;
     work.pop_back();
     if (depth > shape.depth) shape.depth = depth;
     for (const wabt::Expr& expr : *list) {
@@ -63,13 +64,13 @@ Status check_shape(const wabt::Module& ir, const Limits& limits, std::string_vie
       return exceeded(which + " has", locals, " locals", limits.locals, "locals");
     }
     const FunctionShape shape = measure(func.exprs);
-    if (shape.instructions > limits.function_instructions) {
-      return exceeded(which + " has", shape.instructions, " instructions",
-                      limits.function_instructions, "function_instructions");
-    }
     if (shape.depth > limits.nesting_depth) {
       return exceeded(which + " nests blocks", shape.depth, " deep", limits.nesting_depth,
                       "nesting_depth");
+    }
+    if (shape.instructions > limits.function_instructions) {
+      return exceeded(which + " has", shape.instructions, " instructions",
+                      limits.function_instructions, "function_instructions");
     }
     if (shape.br_table_targets > limits.br_table_targets) {
       return exceeded(which + " has a br_table of", shape.br_table_targets, " targets",
