@@ -62,6 +62,21 @@ TEST(FuelTest, CostGrowsByTheSameAmountPerIteration) {
   EXPECT_EQ(c20 - c10, 10u * 16u);
 }
 
+TEST(FuelTest, CodeWithoutLoopsIsChargedItsLongestPathUpFront) {
+  Engine engine = fuel_engine(1000);
+  Module module = load_wat(engine, R"((module (func (export "f") (param i32) (result i32)
+      (if (local.get 0) (then (nop) (nop) (nop)) (else (nop)))
+      (i32.const 7))))");
+  auto cost = [&](int32_t arg) {
+    auto instance = module.instantiate();
+    EXPECT_EQ(instance->call<int32_t>("f", arg).value(), 7);
+    return instance->fuel_consumed();
+  };
+  // local.get, if (1 + the longer arm's 3), i32.const
+  EXPECT_EQ(cost(1), 6u);
+  EXPECT_EQ(cost(0), 6u);
+}
+
 TEST(FuelTest, RunningOutStopsAtTheSamePointEveryTime) {
   Engine engine = fuel_engine(5'000);
   Module module = load_wat(engine, kCounter);

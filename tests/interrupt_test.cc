@@ -65,6 +65,21 @@ TEST(InterruptTest, TimeoutStopsAnEndlessLoopWithinTwiceTheDeadline) {
   EXPECT_EQ(again.error().trap(), TrapKind::Timeout);
 }
 
+TEST(InterruptTest, ManyShortCallsWithDeadlinesComeAndGo) {
+  // Each call registers a deadline and drops it while the watchdog waits for the earliest
+  // (found by the fuzzer: the wait must not refer to an entry a call has dropped).
+  Engine engine;
+  auto a = load_wat(engine, kRunaway).instantiate(runaway_imports());
+  auto b = load_wat(engine, kRunaway).instantiate(runaway_imports());
+  ASSERT_TRUE(a->set_timeout(1000ms).ok());
+  ASSERT_TRUE(b->set_timeout(500ms).ok());
+  std::thread other([&] {
+    for (int i = 0; i < 2000; ++i) ASSERT_EQ(b->call<int32_t>("answer").value(), 42);
+  });
+  for (int i = 0; i < 2000; ++i) ASSERT_EQ(a->call<int32_t>("answer").value(), 42);
+  other.join();
+}
+
 TEST(InterruptTest, FunctionEntryChecksStopRecursionWithoutLoops) {
   Engine engine;
   auto instance = load_wat(engine, kRunaway).instantiate(runaway_imports());

@@ -4,6 +4,7 @@
 
 #include <string_view>
 
+#include "engine/c_patches.h"
 #include "wabt/apply-names.h"
 #include "wabt/c-writer.h"
 #include "wabt/generate-names.h"
@@ -72,26 +73,6 @@ static double ws_fneg64(double x) {
   return x;
 }
 )";
-
-// wasm2c writes f32.neg as `w2c_fN = -(w2c_fN);` and f64.neg with w2c_dN; we route both
-// through the bit flip in the prelude.
-void patch_float_negation(std::string& body) {
-  size_t at = 0;
-  while ((at = body.find(" = -(w2c_", at)) != std::string::npos) {
-    const size_t var_start = body.rfind(' ', at - 1) + 1;
-    const std::string var = body.substr(var_start, at - var_start);
-    const std::string tail = " = -(" + var + ");";
-    if ((var.rfind("w2c_f", 0) == 0 || var.rfind("w2c_d", 0) == 0) &&
-        body.compare(at, tail.size(), tail) == 0) {
-      const std::string repl =
-          " = " + std::string(var[4] == 'f' ? "ws_fneg32(" : "ws_fneg64(") + var + ");";
-      body.replace(at, tail.size(), repl);
-      at += repl.size();
-    } else {
-      at += 4;
-    }
-  }
-}
 
 const char* c_type(ValType type) {
   switch (type) {
@@ -387,6 +368,7 @@ Result<std::string> generate_c(wabt::Module& ir, const ModuleInfo& info,
   source.append(h.begin(), h.end());
   std::string body(reinterpret_cast<const char*>(c.data()), c.size());
   patch_float_negation(body);
+  tighten_instrumentation(body);
   constexpr std::string_view kInclude = "#include \"m.h\"\n";
   if (size_t at = body.find(kInclude); at != std::string::npos) {
     source.append(body, 0, at);

@@ -1,7 +1,9 @@
 // The instrumentation pass: see instrument.h for what it adds and why.
 #include "engine/instrument.h"
 
+#include <algorithm>
 #include <memory>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -100,29 +102,79 @@ Index add_global(wabt::Module& ir, wabt::Type type, const char* export_name) {
   return index;
 }
 
+// What the charging needs to know of a block, if or try: whether a loop is inside (then its
+// body is charged on its own), and otherwise the instructions on its longest path.
+struct Summary {
+  bool has_loop = false;
+  uint64_t cost = 0;
+};
+
 class Instrumenter {
  public:
   Instrumenter(const Instrumentation& what, Index fuel, Index flag, Index trap)
       : what_(what), fuel_(fuel), flag_(flag), trap_(trap) {}
 
-  void function(wabt::Func& func) { list(func.exprs, /*check=*/true); }
+  void function(wabt::Func& func) {
+    summaries_.clear();
+    summarize(func.exprs);
+    list(func.exprs, /*check=*/true);
+  }
 
  private:
-  // Instruments one list: a charge per segment, and a check first if `check`.
+  // Fills summaries_ for every construct in `exprs`; returns the list's own summary.
+  Summary summarize(ExprList& exprs) {
+    Summary total;
+    for (Expr& expr : exprs) {
+      Summary own{expr.type() == ExprType::Loop, 1};
+      uint64_t longest_arm = 0;
+      const bool alternatives = expr.type() == ExprType::If;
+      bool first = true;
+      for_each_child_list(expr, [&](ExprList& child) {
+        const Summary inner = summarize(child);
+        own.has_loop |= inner.has_loop;
+        // An if takes one arm; a try runs its body, then at most one handler: counting the
+        // body as an "arm" too over-approximates the latter, which is fine.
+        if (alternatives || !first) {
+          longest_arm = std::max(longest_arm, inner.cost);
+        } else {
+          own.cost += inner.cost;
+        }
+        first = false;
+      });
+      own.cost += longest_arm;
+      if (expr.type() == ExprType::Block || expr.type() == ExprType::Loop ||
+          expr.type() == ExprType::If || expr.type() == ExprType::Try) {
+        summaries_[&expr] = own;
+      }
+      total.has_loop |= own.has_loop;
+      total.cost += own.has_loop ? 1 : own.cost;
+    }
+    return total;
+  }
+
+  // Instruments one list: a charge at its start and after each construct with a loop inside
+  // (constructs without one are charged, as their longest path, with the code around them),
+  // and a check first if `check`.
   void list(ExprList& exprs, bool check) {
     std::vector<std::pair<ExprList::iterator, uint64_t>> segments;
     auto start = exprs.begin();
     uint64_t count = 0;
     for (auto it = exprs.begin(); it != exprs.end(); ++it) {
+      auto summary = summaries_.find(&*it);
+      if (summary == summaries_.end()) {
+        ++count;
+        continue;
+      }
+      if (!summary->second.has_loop) {
+        count += summary->second.cost;
+        continue;
+      }
       ++count;
       const ExprType type = it->type();
-      if (type == ExprType::Block || type == ExprType::Loop || type == ExprType::If ||
-          type == ExprType::Try) {
-        for_each_child_list(*it, [&](ExprList& child) { list(child, type == ExprType::Loop); });
-        segments.emplace_back(start, count);
-        start = std::next(it);
-        count = 0;
-      }
+      for_each_child_list(*it, [&](ExprList& child) { list(child, type == ExprType::Loop); });
+      segments.emplace_back(start, count);
+      start = std::next(it);
+      count = 0;
     }
     if (count != 0) segments.emplace_back(start, count);
     // Insert at the front last, so the order is: first charge, check, first segment.
@@ -163,6 +215,7 @@ class Instrumenter {
   Index fuel_;
   Index flag_;
   Index trap_;
+  std::unordered_map<const Expr*, Summary> summaries_;
 };
 
 }  // namespace

@@ -4,11 +4,13 @@
 //
 // What it adds (all names are internal: user imports and exports are renamed before WriteC,
 // see generate_c.h, so they cannot collide):
-// - fuel: a mutable i64 global "wsfuel" (exported as "wsfuel"). Every straight-line segment of
-//   code (a function or block body up to the next block, loop, if or try, or from one of
-//   those to the next) subtracts its instruction count on entry; a block, loop, if or try
-//   counts as one instruction of the segment that contains it. The segment's count is
-//   charged even when a branch leaves it early, so the charge depends only on the path taken.
+// - fuel: a mutable i64 global "wsfuel" (exported as "wsfuel"), charged in advance for the
+//   code up to the next loop: at a function's entry, at each loop's header (once per
+//   iteration) and right after each block, if or try that has a loop inside. A charge counts
+//   one unit per instruction, and for a block, if or try without a loop inside one unit plus
+//   the instructions of its longest path (an if's longer arm). A branch that leaves early
+//   does not get the rest back, so the charge depends only on the path taken: deterministic,
+//   and at most the instructions executed plus those skipped.
 // - interrupts: a mutable i32 global "wsflag" (exported as "wsflag"), which the host sets from
 //   any thread to stop the guest.
 // - checks, at every function entry (after its first charge) and every loop header: if fuel

@@ -51,8 +51,10 @@ class Watchdog {
         continue;
       }
       const auto next = pending_.begin();
-      if (Clock::now() < next->first) {
-        wake_.wait_until(lock, next->first);
+      // A copy: while waiting, the lock is released and the entry may be removed.
+      const Clock::time_point when = next->first;
+      if (Clock::now() < when) {
+        wake_.wait_until(lock, when);
         continue;
       }
       Deadline* due = next->second;

@@ -1,0 +1,136 @@
+// Textual fixes to wasm2c's output: see c_patches.h.
+#include "engine/c_patches.h"
+
+#include <string_view>
+#include <vector>
+
+namespace wasm_sandbox::engine {
+namespace {
+
+// If `line` is `<indent><var> = <rhs>;` returns <var>, else an empty view.
+std::string_view assigned(std::string_view line, std::string_view rhs) {
+  const size_t start = line.find_first_not_of(' ');
+  if (start == std::string_view::npos) return {};
+  line.remove_prefix(start);
+  const size_t eq = line.find(" = ");
+  if (eq == std::string_view::npos) return {};
+  if (line.substr(eq + 3) != std::string(rhs) + ";") return {};
+  return line.substr(0, eq);
+}
+
+// If `line` is `<indent><var> = <digits>ull;` returns the digits.
+std::string_view u64_constant(std::string_view line, std::string_view* var) {
+  const size_t start = line.find_first_not_of(' ');
+  if (start == std::string_view::npos) return {};
+  line.remove_prefix(start);
+  const size_t eq = line.find(" = ");
+  if (eq == std::string_view::npos || !line.ends_with("ull;")) return {};
+  std::string_view digits = line.substr(eq + 3, line.size() - eq - 3 - 4);
+  if (digits.empty() || digits.find_first_not_of("0123456789") != std::string_view::npos) return {};
+  *var = line.substr(0, eq);
+  return digits;
+}
+
+bool is(std::string_view line, const std::string& statement) {
+  const size_t start = line.find_first_not_of(' ');
+  return start != std::string_view::npos && line.substr(start) == statement;
+}
+
+std::string_view indent_of(std::string_view line) {
+  return line.substr(0, line.find_first_not_of(' '));
+}
+
+constexpr std::string_view kFuel = "instance->w2c_wsfuel";
+constexpr std::string_view kFlag = "instance->w2c_wsflag";
+constexpr std::string_view kFlagVolatile = "*(volatile u32*)&instance->w2c_wsflag";
+
+// Tries the patterns at lines[i]; on a match appends the replacement to `out` and returns the
+// number of lines consumed, else 0.
+size_t tighten_at(const std::vector<std::string_view>& lines, size_t i, std::string& out) {
+  auto line = [&](size_t k) { return i + k < lines.size() ? lines[i + k] : std::string_view(); };
+  const std::string_view indent = indent_of(line(0));
+  // if (flag) {
+  if (std::string_view c = assigned(line(0), kFlag); !c.empty()) {
+    if (!is(line(1), "if (" + std::string(c) + ") {")) return 0;
+    out.append(indent).append("if (").append(kFlagVolatile).append(") {\n");
+    return 2;
+  }
+  std::string_view a = assigned(line(0), kFuel);
+  if (a.empty()) return 0;
+  std::string_view b;
+  const std::string_view n = u64_constant(line(1), &b);
+  if (n.empty()) return 0;
+  // fuel -= n
+  if (is(line(2), std::string(a) + " -= " + std::string(b) + ";") &&
+      is(line(3), std::string(kFuel) + " = " + std::string(a) + ";")) {
+    out.append(indent).append(kFuel).append(" -= ").append(n).append("ull;\n");
+    return 4;
+  }
+  // if (fuel < 0 [| flag]) {
+  if (n != "0") return 0;
+  std::string_view c =
+      assigned(line(2), "(u64)((s64)" + std::string(a) + " < (s64)" + std::string(b) + ")");
+  if (c.empty()) return 0;
+  const std::string test = "((s64)" + std::string(kFuel) + " < 0)";
+  if (is(line(3), "if (" + std::string(c) + ") {")) {
+    out.append(indent).append("if (").append(test).append(") {\n");
+    return 4;
+  }
+  std::string_view d = assigned(line(3), kFlag);
+  if (!d.empty() && is(line(4), std::string(c) + " |= " + std::string(d) + ";") &&
+      is(line(5), "if (" + std::string(c) + ") {")) {
+    out.append(indent).append("if (").append(test).append(" | ").append(kFlagVolatile);
+    out.append(") {\n");
+    return 6;
+  }
+  return 0;
+}
+
+}  // namespace
+
+// wasm2c writes f32.neg as `w2c_fN = -(w2c_fN);` and f64.neg with w2c_dN; we route both
+// through the bit flip in the prelude.
+void patch_float_negation(std::string& body) {
+  size_t at = 0;
+  while ((at = body.find(" = -(w2c_", at)) != std::string::npos) {
+    const size_t var_start = body.rfind(' ', at - 1) + 1;
+    const std::string var = body.substr(var_start, at - var_start);
+    const std::string tail = " = -(" + var + ");";
+    if ((var.rfind("w2c_f", 0) == 0 || var.rfind("w2c_d", 0) == 0) &&
+        body.compare(at, tail.size(), tail) == 0) {
+      const std::string repl =
+          " = " + std::string(var[4] == 'f' ? "ws_fneg32(" : "ws_fneg64(") + var + ");";
+      body.replace(at, tail.size(), repl);
+      at += repl.size();
+    } else {
+      at += 4;
+    }
+  }
+}
+
+void tighten_instrumentation(std::string& body) {
+  if (body.find("w2c_wsfuel") == std::string::npos &&
+      body.find("w2c_wsflag") == std::string::npos) {
+    return;
+  }
+  std::vector<std::string_view> lines;
+  for (size_t start = 0; start < body.size();) {
+    size_t end = body.find('\n', start);
+    if (end == std::string::npos) end = body.size();
+    lines.emplace_back(body.data() + start, end - start);
+    start = end + 1;
+  }
+  std::string out;
+  out.reserve(body.size());
+  for (size_t i = 0; i < lines.size();) {
+    if (size_t used = tighten_at(lines, i, out)) {
+      i += used;
+      continue;
+    }
+    out.append(lines[i]).push_back('\n');
+    ++i;
+  }
+  body = std::move(out);
+}
+
+}  // namespace wasm_sandbox::engine
