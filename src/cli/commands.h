@@ -46,6 +46,7 @@ struct WastOptions {
   std::vector<std::string> scripts;
   std::string expected_failures;  // file: "script.wast  reason" per line
   bool verbose = false;           // print every failing assertion
+  SafetyOptions safety;           // e.g. --fuel: run the suite on metered code
 };
 int run_wast(const WastOptions& options);
 

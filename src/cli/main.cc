@@ -63,6 +63,7 @@ int main(int argc, char** argv) {
   wast_cmd->add_option("--expected-failures", wast.expected_failures,
                        "file listing scripts allowed to fail, one per line with its reason");
   wast_cmd->add_flag("-v,--verbose", wast.verbose, "print every failing assertion");
+  add_safety_options(wast_cmd, wast.safety);
 
   try {
     app.parse(argc, argv);

@@ -39,7 +39,12 @@ int run_wast(const WastOptions& options) {
     print_error(options.expected_failures + ": cannot read the expected-failures list");
     return kExitUsage;
   }
-  Engine engine;
+  auto config = engine_config(options.safety);
+  if (!config) {
+    print_error(config.error());
+    return kExitUsage;
+  }
+  Engine engine(*config);
   size_t passed = 0, failed = 0, unexpected = 0;
   for (const std::string& script : options.scripts) {
     auto result = wast::run_script(engine, script);

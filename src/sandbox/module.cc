@@ -185,7 +185,10 @@ Result<Instance> Module::instantiate(const Imports& imports, const Limits& limit
     (void)runtime::take_trap_message();
     return Error(ErrorKind::LimitExceeded, info.name + ": " + allocation.failure);
   }
-  if (trap == TrapKind::None) {
+  // Even after a trap in segment initialization: functions the instance already stored in
+  // imported tables stay callable (see below), and run metered and interruptible. wasm2c
+  // initializes globals, the counters included, before any segment.
+  {
     const ws_glue& glue = state_->glue();
     if (glue.fuel) {
       state->fuel = static_cast<int64_t*>(glue.fuel(state->raw));
@@ -197,7 +200,9 @@ Result<Instance> Module::instantiate(const Imports& imports, const Limits& limit
       std::lock_guard lock(engine.live_mutex);
       engine.live.insert(state.get());
     }
-    if (glue.start) trap = detail::run_on_instance(*state, run_start, state.get());
+    if (glue.start && trap == TrapKind::None) {
+      trap = detail::run_on_instance(*state, run_start, state.get());
+    }
   }
   if (trap != TrapKind::None) {
     std::string message = info.name + ": instantiation trapped: " + to_string(trap);
