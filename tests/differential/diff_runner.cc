@@ -10,6 +10,7 @@
 // Exit status: 0 whatever the module did (traps and invalid modules are events, not failures);
 // 2 on bad usage or an unreadable file.
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <iterator>
 #include <string>
@@ -76,7 +77,14 @@ int run(const char* path) {
     return 2;
   }
   const std::vector<uint8_t> bytes{std::istreambuf_iterator<char>(in), {}};
-  Engine engine;
+  // DIFFTEST_METERED=1: the module runs metered with fuel (more than it can spend), which must
+  // change nothing it computes. Interrupt checks are on either way (the engine's default).
+  EngineConfig config;
+  if (const char* metered = std::getenv("DIFFTEST_METERED"); metered && *metered == '1') {
+    config.fuel = true;
+    config.limits.fuel = uint64_t{1} << 62;
+  }
+  Engine engine(config);
   auto module = engine.load(bytes, path);
   if (!module) {
     std::fprintf(stderr, "%s\n", module.error().message().c_str());
