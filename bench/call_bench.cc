@@ -46,4 +46,19 @@ void BM_WasmCallFuncHandle(benchmark::State& state) {
 }
 BENCHMARK(BM_WasmCallFuncHandle);
 
+// The same call with a timeout: each call registers a deadline with the watchdog and drops it.
+void BM_WasmCallWithTimeout(benchmark::State& state) {
+  Engine engine;
+  auto instance = engine.load_file(std::string(GUEST_DIR) + "/add.wasm")->instantiate();
+  if (!instance || !instance->set_timeout(std::chrono::seconds(1)).ok()) std::abort();
+  Func add = *instance->func("add");
+  Value args[2] = {Value::i32(0), Value::i32(1)};
+  for (auto _ : state) {
+    auto r = add.call(args);
+    args[0] = (*r)[0];
+  }
+  benchmark::DoNotOptimize(args[0]);
+}
+BENCHMARK(BM_WasmCallWithTimeout);
+
 }  // namespace

@@ -25,9 +25,10 @@ class Watchdog {
       std::thread([this] { run(); }).detach();
       started_ = true;
     }
-    const bool earliest = pending_.empty() || deadline->when_ < pending_.begin()->first;
     pending_.emplace(deadline->when_, deadline);
-    if (earliest) wake_.notify_one();
+    // Wake the thread only if it sleeps past this deadline: a stream of calls, each with a
+    // deadline later than the last, then costs no wake-ups at all.
+    if (deadline->when_ < sleeping_until_) wake_.notify_one();
   }
 
   void remove(Deadline* deadline) {
@@ -47,6 +48,7 @@ class Watchdog {
     std::unique_lock lock(mutex_);
     for (;;) {
       if (pending_.empty()) {
+        sleeping_until_ = Clock::time_point::max();
         wake_.wait(lock);
         continue;
       }
@@ -54,6 +56,7 @@ class Watchdog {
       // A copy: while waiting, the lock is released and the entry may be removed.
       const Clock::time_point when = next->first;
       if (Clock::now() < when) {
+        sleeping_until_ = when;
         wake_.wait_until(lock, when);
         continue;
       }
@@ -67,6 +70,9 @@ class Watchdog {
   std::mutex mutex_;
   std::condition_variable wake_;
   std::multimap<Clock::time_point, Deadline*> pending_;
+  // When the thread wakes up next by itself (max: only when notified). It can be earlier
+  // than pending_'s first entry, whose predecessor was dropped; waking then is harmless.
+  Clock::time_point sleeping_until_ = Clock::time_point::min();
   bool started_ = false;
 };
 
