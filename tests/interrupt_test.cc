@@ -166,6 +166,36 @@ TEST(InterruptTest, NestedCallsStopByTheOuterCallsDeadline) {
   }
 }
 
+TEST(InterruptTest, BlockingHostFunctionsStopWhenTheyCheck) {
+  Engine engine;
+  // A host function that waits for something that never comes, checking as it should.
+  Imports imports;
+  imports.add("host", "call_other", Func::wrap([](Caller& caller) -> Status {
+                for (;;) {
+                  if (Status s = caller.check_interrupt(); !s) return s;
+                  std::this_thread::sleep_for(1ms);
+                }
+              }));
+  Module module = load_wat(engine, kRunaway);
+  auto instance = module.instantiate(imports);
+  ASSERT_TRUE(instance->set_timeout(50ms).ok());
+  auto start = Clock::now();
+  auto timed_out = instance->call("nested", {});
+  ASSERT_FALSE(timed_out.ok());
+  EXPECT_EQ(timed_out.error().trap(), TrapKind::Timeout);
+  EXPECT_LE(ms_since(start), 2 * 50 + 10);
+  ASSERT_TRUE(instance->set_timeout(0ms).ok());
+  std::thread stopper([&] {
+    std::this_thread::sleep_for(30ms);
+    instance->interrupt();
+  });
+  auto interrupted = instance->call("nested", {});
+  stopper.join();
+  ASSERT_FALSE(interrupted.ok());
+  EXPECT_EQ(interrupted.error().trap(), TrapKind::Interrupted);
+  EXPECT_EQ(instance->call<int32_t>("answer").value(), 42);
+}
+
 TEST(InterruptTest, TimeoutStopsAStartFunction) {
   EngineConfig config;
   config.limits.call_timeout = 50ms;
