@@ -113,7 +113,7 @@ TEST(CliLimitsTest, RunStopsABlockedWasiProgramAtItsTimeout) {
   CliRun r = cli("run --timeout 100 " + path);
   EXPECT_EQ(r.exit_code, 152);
   EXPECT_NE(r.out.find("timed out (after 100 ms, --timeout)"), std::string::npos) << r.out;
-  EXPECT_LT(r.ms, 1000);  // not the ten seconds it asked to sleep
+  EXPECT_LT(r.ms, 5000);  // not the ten seconds it asked to sleep (slack for sanitizer builds)
   r = cli("run --fuel 5 " + path);
   EXPECT_EQ(r.exit_code, 152);
   EXPECT_NE(r.out.find("out of fuel (all 5 units are spent, --fuel)"), std::string::npos) << r.out;
