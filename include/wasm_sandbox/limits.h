@@ -7,8 +7,9 @@
 //   wasm_sandbox::Engine engine(config);
 //
 // Three groups, by when they are checked:
-// - module limits, by Engine::load before any code is generated: a module over one is
-//   refused with ErrorKind::LimitExceeded and a message naming the limit;
+// - module limits, by Engine::load while it streams through the binary, before it builds
+//   anything: a module over one is refused with ErrorKind::LimitExceeded and a message
+//   naming the limit;
 // - instance limits, per instance: an instance that needs more at instantiation is refused
 //   the same way; while running, memory.grow and table.grow past them return -1 (what the
 //   spec says a failed grow returns), the stack ends in TrapKind::StackExhausted, the timeout
@@ -26,7 +27,7 @@ namespace wasm_sandbox {
 struct Limits {
   // ---- Module limits (Engine::load). The structural ones are the limits browsers apply
   // (V8's), except where our compile pipeline needs tighter ones.
-  size_t module_bytes = 32u << 20;  // the binary (or the text, for .wat)
+  size_t module_bytes = 16u << 20;  // the binary (or the text, for .wat); see docs/limits.md
   uint32_t functions = 20'000;      // imported + defined; wasm -> C time grows as n^2 beyond
   uint32_t function_instructions = 2'000'000;  // per function
   uint32_t locals = 50'000;                    // per function, parameters included

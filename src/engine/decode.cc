@@ -304,6 +304,7 @@ Result<DecodedModule> decode(std::span<const uint8_t> bytes, std::string_view na
   wabt::ReadBinaryOptions options(features, nullptr, /*read_debug_names=*/false,
                                   /*stop_on_first_error=*/true,
                                   /*fail_on_custom_section_error=*/true);
+  if (Status s = prescan(bytes, limits, name); !s) return std::move(s).error();
   wabt::Errors errors;
   DecodedModule out;
   out.ir = std::make_unique<wabt::Module>();
@@ -311,7 +312,7 @@ Result<DecodedModule> decode(std::span<const uint8_t> bytes, std::string_view na
                                       options, &errors, out.ir.get()))) {
     return Error(ErrorKind::InvalidModule, describe_errors(name, errors, true));
   }
-  if (Status s = check_shape(*out.ir, limits, name); !s) return std::move(s).error();
+  if (Status s = check_locals(*out.ir, limits, name); !s) return std::move(s).error();
   wabt::ValidateOptions validate_options(features);
   if (wabt::Failed(wabt::ValidateModule(out.ir.get(), &errors, validate_options))) {
     return Error(ErrorKind::InvalidModule, describe_errors(name, errors, true));

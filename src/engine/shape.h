@@ -1,10 +1,13 @@
-// Stage 1b: the module limits that need the decoded IR (Limits: functions, locals, nesting,
-// instructions per function, br_table size), and freeing the IR. Neither recurses: a hostile
-// module nests blocks as deep as its size allows, and everything downstream that does recurse
-// (wasm2c's writer, tcc's parser, the IR's own destructors) only sees modules that passed.
+// Stage 1a: the module limits (Limits: functions, locals, instructions per function, nesting,
+// br_table size), checked by streaming through the binary before any IR is built, so that a
+// hostile module costs neither memory nor recursion; and freeing the IR without recursion.
+// Everything downstream that does recurse (wasm2c's writer, tcc's parser) only sees modules
+// that passed.
 #pragma once
 
+#include <cstdint>
 #include <memory>
+#include <span>
 #include <string_view>
 
 #include "wasm_sandbox/limits.h"
@@ -16,11 +19,14 @@ struct Module;
 
 namespace wasm_sandbox::engine {
 
-// Also refuses a function whose stack frame could outgrow the guard below the guest stack
-// (runtime.h), which only raised limits allow. ErrorKind::LimitExceeded naming the function, the
-// measure and the limit, e.g. "m.wasm: function 3 nests blocks 1001 deep, more than the limit of
-// 1000 (Limits::nesting_depth)".
-Status check_shape(const wabt::Module& ir, const Limits& limits, std::string_view name);
+// ErrorKind::LimitExceeded naming the function, the measure and the limit, e.g.
+// "m.wasm: function 3 nests blocks deeper than the limit of 1000 (Limits::nesting_depth)". Also
+// refuses a function whose stack frame could outgrow the guard below the guest stack (runtime.h),
+// which only raised limits allow. Malformed bytes pass (the decoder reports them).
+Status prescan(std::span<const uint8_t> bytes, const Limits& limits, std::string_view name);
+
+// Parameters and locals together, per function (the scan sees only the locals).
+Status check_locals(const wabt::Module& ir, const Limits& limits, std::string_view name);
 
 // Deletes a module of any nesting depth with bounded stack use.
 void release_ir(std::unique_ptr<wabt::Module> ir);
