@@ -304,8 +304,14 @@ Result<DecodedModule> decode(std::span<const uint8_t> bytes, std::string_view na
   wabt::ReadBinaryOptions options(features, nullptr, /*read_debug_names=*/false,
                                   /*stop_on_first_error=*/true,
                                   /*fail_on_custom_section_error=*/true);
-  if (Status s = prescan(bytes, limits, name); !s) return std::move(s).error();
   wabt::Errors errors;
+  wabt::Error malformed;
+  auto well_formed = prescan(bytes, limits, name, &malformed);
+  if (!well_formed) return std::move(well_formed).error();
+  if (!*well_formed) {
+    if (!malformed.message.empty()) errors.push_back(malformed);
+    return Error(ErrorKind::InvalidModule, describe_errors(name, errors, true));
+  }
   DecodedModule out;
   out.ir = std::make_unique<wabt::Module>();
   if (wabt::Failed(wabt::ReadBinaryIr(std::string(name).c_str(), bytes.data(), bytes.size(),

@@ -30,8 +30,12 @@ class ShapeScanner final : public wabt::BinaryReaderNop {
   // The limit passed, if the scan stopped at one (else the bytes are malformed, or fine).
   std::optional<Error> problem;
 
-  // Malformed input is the decoder's to report, with its message; the scan just stops.
-  bool OnError(const wabt::Error&) override { return true; }
+  // The reader's first complaint about malformed bytes (the scan stops there).
+  std::optional<wabt::Error> malformed;
+  bool OnError(const wabt::Error& error) override {
+    if (!malformed) malformed = error;
+    return true;
+  }
 
   Result OnImportFunc(Index, std::string_view, std::string_view, Index, Index) override {
     ++functions_;
@@ -53,8 +57,8 @@ class ShapeScanner final : public wabt::BinaryReaderNop {
   }
   Result OnLocalDecl(Index, Index count, wabt::Type) override {
     locals_ += count;
-    // More than the binary format allows is malformed, not over a limit: the decoder says so.
-    if (locals_ >= kMalformedLocals) return Result::Error;
+    // More than the binary format allows is malformed, not over a limit: the reader says so.
+    if (locals_ >= kMalformedLocals) return Result::Ok;
     if (locals_ > limits_.locals) {
       return fail(which() + " has", locals_, " locals", limits_.locals, "locals");
     }
@@ -70,6 +74,15 @@ class ShapeScanner final : public wabt::BinaryReaderNop {
     }
     return Result::Ok;
   }
+  // Constant expressions (global initializers, segment offsets) may hold no control flow;
+  // WABT's IR builder asserts on a block there, so the scan refuses it first.
+  Result BeginGlobalInitExpr(Index) override { return begin_const(); }
+  Result EndGlobalInitExpr(Index) override { return end_const(); }
+  Result BeginElemSegmentInitExpr(Index) override { return begin_const(); }
+  Result EndElemSegmentInitExpr(Index) override { return end_const(); }
+  Result BeginDataSegmentInitExpr(Index) override { return begin_const(); }
+  Result EndDataSegmentInitExpr(Index) override { return end_const(); }
+
   Result OnBlockExpr(wabt::Type) override { return enter(); }
   Result OnLoopExpr(wabt::Type) override { return enter(); }
   Result OnIfExpr(wabt::Type) override { return enter(); }
@@ -103,7 +116,21 @@ class ShapeScanner final : public wabt::BinaryReaderNop {
   }
 
  private:
+  Result begin_const() {
+    in_const_ = true;
+    return Result::Ok;
+  }
+  Result end_const() {
+    in_const_ = false;
+    return Result::Ok;
+  }
+
   Result enter() {
+    if (in_const_) {
+      problem = Error(ErrorKind::InvalidModule,
+                      name_ + ": a constant expression contains a block, loop, if or try");
+      return Result::Error;
+    }
     if (++depth_ > limits_.nesting_depth) {
       return beyond(which() + " nests blocks deeper than", limits_.nesting_depth, "nesting_depth");
     }
@@ -135,6 +162,7 @@ class ShapeScanner final : public wabt::BinaryReaderNop {
   uint64_t functions_ = 0;
   Index function_ = 0;
   bool in_body_ = false;
+  bool in_const_ = false;
   uint64_t locals_ = 0;
   uint64_t instructions_ = 0;
   uint64_t depth_ = 0;
@@ -142,14 +170,18 @@ class ShapeScanner final : public wabt::BinaryReaderNop {
 
 }  // namespace
 
-Status prescan(std::span<const uint8_t> bytes, const Limits& limits, std::string_view name) {
+wasm_sandbox::Result<bool> prescan(std::span<const uint8_t> bytes, const Limits& limits,
+                                   std::string_view name, wabt::Error* malformed) {
   ShapeScanner scanner(limits, name);
   wabt::ReadBinaryOptions options(wabt::Features(), nullptr, /*read_debug_names=*/false,
                                   /*stop_on_first_error=*/true,
-                                  /*fail_on_custom_section_error=*/false);
-  (void)wabt::ReadBinary(bytes.data(), bytes.size(), &scanner, options);
+                                  /*fail_on_custom_section_error=*/true);
+  const bool read =
+      wabt::Succeeded(wabt::ReadBinary(bytes.data(), bytes.size(), &scanner, options));
   if (scanner.problem) return std::move(*scanner.problem);
-  return {};
+  if (read) return true;
+  if (scanner.malformed) *malformed = *scanner.malformed;
+  return false;
 }
 
 Status check_locals(const wabt::Module& ir, const Limits& limits, std::string_view name) {

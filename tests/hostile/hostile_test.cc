@@ -289,6 +289,18 @@ TEST(HostileTest, CodeThatMakesTheCCompilerWorkIsBounded) {
                ErrorKind::LimitExceeded, "Limits::generated_c_bytes");
 }
 
+TEST(HostileTest, ControlFlowInAConstantExpressionIsRefusedBeforeWabtAssertsOnIt) {
+  // (global i32 (nop) (block) ...): WABT 1.0.32's IR builder aborts the process on modules
+  // like it (the one the fuzzer found is replayed from fuzz/corpus by the fuzz_corpus test).
+  const Bytes wasm = {0x00,          0x61,       0x73,      0x6d,     0x01,
+                      0x00,          0x00,       0x00,                       // header
+                      0x06,          0x0a,       0x01,      0x7f,     0x00,  // global section: i32
+                      0x01,          op::kBlock, op::kVoid, op::kEnd,        // nop, block, end
+                      op::kI32Const, 0x00,       op::kEnd};                  // i32.const 0, end
+  expect_error(load_error(Engine(), wasm), ErrorKind::InvalidModule,
+               "a constant expression contains a block");
+}
+
 TEST(HostileTest, SpecInvalidModulesWabtAcceptsAreRefused) {
   auto module = Engine().load_wat(R"((module (type $v (func)) (table 1 externref)
       (func (export "f") (call_indirect (type $v) (i32.const 0)))))",
