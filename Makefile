@@ -12,7 +12,7 @@ DEPS := cmake ninja-build g++ make wabt tcc libtcc-dev libgtest-dev libgmock-dev
 # node runs the differential test's V8 side; any node >= 18 on PATH will do.
 DEPS += $(if $(shell command -v node),,nodejs)
 
-.PHONY: all deps configure build test difftest demo bench asan tsan test-asan test-tsan \
+.PHONY: all deps configure build test difftest demo bench bench-instructions asan tsan test-asan test-tsan \
         fuzz-build fuzz fuzz-merge format clean
 
 all: build
@@ -51,7 +51,12 @@ demo: build
 
 bench: build
 	cmake --build $(BUILD) --target large_guest
-	$(BUILD)/bin/wasm_sandbox_bench --benchmark_min_time=0.2
+	$(BUILD)/bin/wasm_sandbox_bench --benchmark_min_time=0.2 --benchmark_filter='-^once/'
+
+# The cost of the safety controls in instructions (callgrind: repeatable on a shared machine).
+bench-instructions: build
+	@command -v valgrind >/dev/null || $(SUDO) apt-get install -y -qq valgrind
+	sh bench/instruction_counts.sh $(BUILD)
 
 # Sanitizer builds: the whole test suite under AddressSanitizer (+LeakSanitizer, UBSan) or
 # ThreadSanitizer, each in its own build directory (see CMakePresets.json).

@@ -1,6 +1,6 @@
-// The benchmark binary's entry point: Google Benchmark as usual, then, for benchmarks named
-// "kernel/K/MODE" (safety_bench.cc), each mode's time relative to "none" per kernel and as a
-// geometric mean over the kernels.
+// The benchmark binary's entry point: Google Benchmark as usual, then, for the benchmarks
+// named "kernel/K" (safety_bench.cc), the geometric mean over the kernels of each
+// instrumentation mode's time relative to none.
 #include <benchmark/benchmark.h>
 
 #include <cmath>
@@ -12,44 +12,33 @@ namespace {
 
 class CollectingReporter : public benchmark::ConsoleReporter {
  public:
-  // kernel -> mode -> seconds per iteration
-  std::map<std::string, std::map<std::string, double>> kernels;
-
   void ReportRuns(const std::vector<Run>& runs) override {
     ConsoleReporter::ReportRuns(runs);
     for (const Run& run : runs) {
-      const std::string name = run.benchmark_name();
-      if (name.rfind("kernel/", 0) != 0 || run.iterations == 0 || run.error_occurred) continue;
-      const size_t slash = name.find('/', 7);
-      if (slash == std::string::npos) continue;
-      kernels[name.substr(7, slash - 7)][name.substr(slash + 1)] =
-          run.real_accumulated_time / static_cast<double>(run.iterations);
+      const std::string name = run.run_name.function_name;
+      if (name.rfind("kernel/", 0) != 0 || run.error_occurred) continue;
+      // With --benchmark_repetitions, the median (reported after the repetitions) wins.
+      if (run.run_type == Run::RT_Aggregate && run.aggregate_name != "median") continue;
+      for (const auto& [mode, counter] : run.counters) ratios_[name][mode] = counter.value;
     }
   }
 
-  void print_ratios() const {
-    if (kernels.empty()) return;
-    std::map<std::string, std::pair<double, int>> log_sums;  // mode -> (sum of logs, count)
-    std::printf("\nrun time relative to no instrumentation (same run):\n");
-    for (const auto& [kernel, modes] : kernels) {
-      auto base = modes.find("none");
-      if (base == modes.end()) continue;
-      std::printf("  %-8s", kernel.c_str());
-      for (const auto& [mode, seconds] : modes) {
-        if (mode == "none") continue;
-        const double ratio = seconds / base->second;
-        std::printf("  %s %.3f", mode.c_str(), ratio);
-        log_sums[mode].first += std::log(ratio);
-        log_sums[mode].second += 1;
-      }
-      std::printf("\n");
+  void print_geomeans() const {
+    if (ratios_.empty()) return;
+    std::map<std::string, double> log_sums;
+    for (const auto& [kernel, modes] : ratios_) {
+      for (const auto& [mode, ratio] : modes) log_sums[mode] += std::log(ratio);
     }
-    std::printf("  geomean ");
+    std::printf("\nrun time relative to no instrumentation, geomean of %zu kernels:",
+                ratios_.size());
     for (const auto& [mode, sum] : log_sums) {
-      std::printf("  %s %.3f", mode.c_str(), std::exp(sum.first / sum.second));
+      std::printf("  %s %.3f", mode.c_str(), std::exp(sum / static_cast<double>(ratios_.size())));
     }
     std::printf("\n");
   }
+
+ private:
+  std::map<std::string, std::map<std::string, double>> ratios_;  // kernel -> mode -> ratio
 };
 
 }  // namespace
@@ -59,7 +48,7 @@ int main(int argc, char** argv) {
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   CollectingReporter reporter;
   benchmark::RunSpecifiedBenchmarks(&reporter);
-  reporter.print_ratios();
+  reporter.print_geomeans();
   benchmark::Shutdown();
   return 0;
 }

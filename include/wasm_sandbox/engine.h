@@ -151,7 +151,8 @@ class Instance {
   uint64_t fuel() const;
   // Fuel used since instantiation (the start function included).
   uint64_t fuel_consumed() const;
-  // Replaces or adds to the fuel left. InvalidArgument unless the engine meters fuel.
+  // Replaces or adds to the fuel left. InvalidArgument unless the engine meters fuel. A call
+  // made with no fuel left traps with OutOfFuel at once.
   Status set_fuel(uint64_t fuel) const;
   Status add_fuel(uint64_t fuel) const;
   // Limits every later call from the host to `timeout` of wall-clock time (zero: none);
@@ -159,8 +160,9 @@ class Instance {
   // InvalidArgument unless the engine is interruptible.
   Status set_timeout(std::chrono::milliseconds timeout) const;
   // Makes the call running on this instance stop with TrapKind::Interrupted at its next
-  // check or, if none is running, the next call stop at its first. Consumed by that trap.
-  // No effect unless the engine is interruptible.
+  // check (a loop header, or the entry of a function that calls) or, if none is running, the
+  // next call stop before it starts. Consumed by that trap. No effect unless the engine is
+  // interruptible.
   void interrupt() const;
   // After any trap, fuel, timeout and interrupt traps included, the instance stays usable:
   // its memory, globals and tables are as the trap left them, which may be midway through

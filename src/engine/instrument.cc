@@ -117,7 +117,16 @@ class Instrumenter {
   void function(wabt::Func& func) {
     summaries_.clear();
     summarize(func.exprs);
-    list(func.exprs, /*check=*/true);
+    // Only a function that calls can recurse; in any other, every unbounded run passes a
+    // loop header, which has its own check. Leaf functions go unchecked at entry.
+    bool calls = false;
+    for_each_expr(func.exprs, [&](Expr& expr) {
+      const ExprType type = expr.type();
+      calls |= type == ExprType::Call || type == ExprType::CallIndirect ||
+               type == ExprType::CallRef || type == ExprType::ReturnCall ||
+               type == ExprType::ReturnCallIndirect;
+    });
+    list(func.exprs, /*check=*/calls);
   }
 
  private:

@@ -13,8 +13,9 @@
 //   and at most the instructions executed plus those skipped.
 // - interrupts: a mutable i32 global "wsflag" (exported as "wsflag"), which the host sets from
 //   any thread to stop the guest.
-// - checks, at every function entry (after its first charge) and every loop header: if fuel
-//   is negative or the flag is set, call the import ws.trap, a () -> () function the glue
+// - checks, at every loop header and at the entry (after the first charge) of every function
+//   that calls (only those can recurse; elsewhere any unbounded run passes a loop header): if
+//   fuel is negative or the flag is set, call the import ws.trap, a () -> () function the glue
 //   implements (glue_abi.h, ws_guard_trap), which decides what trap to raise.
 // - the start function, if any, becomes the export "wsstart" and is no longer run by
 //   wasm2c's instantiate, so that the host can set fuel and flags first.

@@ -24,13 +24,20 @@ class CallScope {
     // is only written here; interrupt_all() reads it from other threads.
     const uint32_t depth = instance.depth.load(std::memory_order_relaxed);
     instance.depth.store(depth + 1, std::memory_order_relaxed);
-    if (instance.flag && depth == 0) {
-      // An interrupt_all() that came after the previous call ended was not meant for this one.
+    if (instance.flag) {
       std::atomic_ref<uint32_t> bits(*instance.flag);
-      if (bits.load(std::memory_order_relaxed) & runtime::kFlagInterruptAll) {
+      const uint32_t seen = bits.load(std::memory_order_relaxed);
+      // An interrupt_all() that came after the previous call ended was not meant for this one.
+      if (depth == 0 && (seen & runtime::kFlagInterruptAll)) {
         bits.fetch_and(~runtime::kFlagInterruptAll);
       }
+      // A pending interrupt() stops this call before it starts: it may never reach a check.
+      if ((seen & runtime::kFlagInterrupt) &&
+          (bits.fetch_and(~runtime::kFlagInterrupt) & runtime::kFlagInterrupt)) {
+        refused_ = TrapKind::Interrupted;
+      }
     }
+    if (instance.fuel && *instance.fuel <= 0) refused_ = TrapKind::OutOfFuel;
     Clock::time_point deadline = outer_deadline_;
     if (instance.timeout.count() > 0) {
       deadline = std::min(deadline, Clock::now() + instance.timeout);
@@ -55,16 +62,22 @@ class CallScope {
   CallScope(const CallScope&) = delete;
   CallScope& operator=(const CallScope&) = delete;
 
+  // Why the call must not run at all: None, Interrupted (an interrupt() was pending) or
+  // OutOfFuel (none left; leaf functions have no check that would notice).
+  TrapKind refused() const { return refused_; }
+
  private:
   InstanceState& instance_;
   Clock::time_point outer_deadline_;
   std::optional<Deadline> deadline_;
+  TrapKind refused_ = TrapKind::None;
 };
 
 }  // namespace
 
 TrapKind run_on_instance(InstanceState& instance, void (*fn)(void*), void* arg) {
   CallScope scope(instance);
+  if (scope.refused() != TrapKind::None) return scope.refused();
   return runtime::run_guarded(fn, arg, instance.stack_bytes);
 }
 
