@@ -47,8 +47,8 @@ bool allocate_memory(wasm_rt_memory_t* memory, uint32_t initial_pages, uint32_t 
   void* base = mmap(nullptr, kHeaderSize + kMemoryReservation, PROT_NONE,
                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   auto* header_page = static_cast<uint8_t*>(base);
-  if (base == MAP_FAILED || mprotect(base, kHeaderSize, PROT_READ | PROT_WRITE) != 0 ||
-      (bytes != 0 && mprotect(header_page + kHeaderSize, bytes, PROT_READ | PROT_WRITE) != 0)) {
+  // The header page and the initial pages are contiguous: one mprotect for both.
+  if (base == MAP_FAILED || mprotect(base, kHeaderSize + bytes, PROT_READ | PROT_WRITE) != 0) {
     if (base != MAP_FAILED) munmap(base, kHeaderSize + kMemoryReservation);
     if (budget) budget->release(bytes);
     return false;

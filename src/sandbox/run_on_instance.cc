@@ -54,8 +54,12 @@ class CallScope {
     const uint32_t depth = instance_.depth.load(std::memory_order_relaxed) - 1;
     instance_.depth.store(depth, std::memory_order_relaxed);
     // A deadline that passed ends the whole call from the host; the next one starts afresh.
+    // Every deadline of this call is dropped by now, so no timeout can be set after this load.
     if (instance_.flag && depth == 0) {
-      std::atomic_ref<uint32_t>(*instance_.flag).fetch_and(~runtime::kFlagTimeout);
+      std::atomic_ref<uint32_t> bits(*instance_.flag);
+      if (bits.load(std::memory_order_relaxed) & runtime::kFlagTimeout) {
+        bits.fetch_and(~runtime::kFlagTimeout);
+      }
     }
   }
 
