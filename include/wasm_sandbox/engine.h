@@ -54,7 +54,8 @@ struct EngineConfig {
   bool fuel = false;
   // Let calls be stopped: timeouts (Limits::call_timeout, Instance::set_timeout),
   // Instance::interrupt() and Engine::interrupt_all(). Costs a load and a compare at every
-  // function entry and loop header. Off, guest code runs until it returns or traps.
+  // loop header and at the entry of every function that calls. Off, guest code runs until it
+  // returns or traps.
   bool interruptible = true;
 };
 
