@@ -19,13 +19,11 @@ const ExportDesc* ModuleState::find_export(std::string_view name, size_t* index)
 
 InstanceState::~InstanceState() {
   // Out of the engine's list first: interrupt_all() writes to the flag, which is in `raw`.
-  if (counted) {
-    if (flag) {
-      std::lock_guard lock(engine->live_mutex);
-      engine->live.erase(this);
-    }
-    engine->instances.fetch_sub(1, std::memory_order_relaxed);
+  if (flag) {
+    std::lock_guard lock(engine->live_mutex);
+    engine->live.erase(this);
   }
+  engine->instances.fetch_sub(1, std::memory_order_relaxed);
   if (needs_free) module->glue().free_instance(raw);
   std::free(raw);
 }

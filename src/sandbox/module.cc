@@ -134,7 +134,6 @@ Result<Instance> Module::instantiate(const Imports& imports, const Limits& limit
   auto state = std::make_shared<detail::InstanceState>();
   state->module = state_;
   state->engine = &engine;
-  state->counted = true;
   state->timeout = limits.call_timeout;
   state->stack_bytes = limits.stack_bytes;
   state->raw = aligned_zeroed(state_->glue().instance_size);

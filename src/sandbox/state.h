@@ -59,14 +59,13 @@ struct HostBinding {
 // Owned by its Group (group.h); handles to it alias the group.
 struct InstanceState {
   std::shared_ptr<const ModuleState> module;
-  EngineState* engine = nullptr;         // kept alive by `module`
-  bool counted = false;                  // in engine->instances (and engine->live if flag)
+  EngineState* engine = nullptr;         // kept alive by `module`; counts this instance
   int64_t* fuel = nullptr;               // in `raw`: the instrumented fuel counter, or null
   uint32_t* flag = nullptr;              // in `raw`: the interrupt flag (runtime.h), or null
   uint64_t fuel_added = 0;               // since instantiation, the initial fuel included
   std::chrono::milliseconds timeout{0};  // per call from the host; 0: none
   size_t stack_bytes = 0;
-  std::atomic<uint32_t> depth{0};     // calls from the host in progress (only nested ones)
+  std::atomic<uint32_t> depth{0};     // guarded calls in progress (above 1 only when nested)
   std::weak_ptr<Group> group;         // weak: the group owns this
   void* raw = nullptr;                // glue().instance_size bytes: wasm2c's struct, then the slots
   bool needs_free = false;            // instantiate ran (even if it trapped)
