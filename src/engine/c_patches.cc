@@ -13,8 +13,10 @@ std::string_view assigned(std::string_view line, std::string_view rhs) {
   if (start == std::string_view::npos) return {};
   line.remove_prefix(start);
   const size_t eq = line.find(" = ");
-  if (eq == std::string_view::npos) return {};
-  if (line.substr(eq + 3) != std::string(rhs) + ";") return {};
+  if (eq == std::string_view::npos || line.size() != eq + 3 + rhs.size() + 1 ||
+      line.back() != ';' || line.compare(eq + 3, rhs.size(), rhs) != 0) {
+    return {};
+  }
   return line.substr(0, eq);
 }
 
@@ -47,6 +49,8 @@ constexpr std::string_view kFlagVolatile = "*(volatile u32*)&instance->w2c_wsfla
 // Tries the patterns at lines[i]; on a match appends the replacement to `out` and returns the
 // number of lines consumed, else 0.
 size_t tighten_at(const std::vector<std::string_view>& lines, size_t i, std::string& out) {
+  // Every pattern starts with a read of one of the two globals; most lines are not that.
+  if (lines[i].find("instance->w2c_ws") == std::string_view::npos) return 0;
   auto line = [&](size_t k) { return i + k < lines.size() ? lines[i + k] : std::string_view(); };
   const std::string_view indent = indent_of(line(0));
   // if (flag) {
