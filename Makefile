@@ -52,6 +52,7 @@ demo: build
 bench: build
 	cmake --build $(BUILD) --target large_guest
 	$(BUILD)/bin/wasm_sandbox_bench --benchmark_min_time=0.2 --benchmark_filter='-^once/'
+	$(BUILD)/bin/wasm_sandbox_kernels
 
 # The cost of the safety controls in instructions (callgrind: repeatable on a shared machine).
 bench-instructions: build

@@ -1,5 +1,5 @@
 #!/bin/sh
-# Instructions executed inside guest calls for each benchmark kernel (guests/kernels.c) with
+# Instructions executed inside guest calls for each benchmark kernel (bench/kernels.h) with
 # no instrumentation, interrupt checks, fuel, and both, counted by callgrind: unlike times on
 # a shared machine, the counts repeat exactly. Prints each mode's count relative to "none"
 # and the geometric means. Usage: bench/instruction_counts.sh [BUILD_DIR]
@@ -8,7 +8,7 @@ build=${1:-build}
 bench=$build/bin/wasm_sandbox_bench
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
-for kernel in fib lcg sieve matmul crc32 sort; do
+for kernel in fib lcg sieve matmul crc32 sort compress parse interp edit_distance bfs nbody; do
   for mode in none interrupts fuel both; do
     valgrind --tool=callgrind --callgrind-out-file="$out/$kernel.$mode" \
       --toggle-collect='wasm_sandbox::detail::call_guest*' \

@@ -1,4 +1,4 @@
-// What the safety controls cost: each benchmark kernel (guests/kernels.c) compiled four ways
+// What the safety controls cost: each benchmark kernel (bench/kernels.h) compiled four ways
 // (no instrumentation, interrupt checks, fuel, both) and called in turn, one call of each per
 // round, so that all four see the same machine state; the time of each mode is summed over
 // the rounds and reported relative to "none" as counters. bench/main.cc prints the geometric
@@ -9,20 +9,15 @@
 #include <cstdlib>
 #include <string>
 
+#include "kernels.h"
 #include "wasm_sandbox/wasm_sandbox.h"
 
 namespace {
 
 using namespace wasm_sandbox;
+using bench::Kernel;
+using bench::kKernels;
 using Clock = std::chrono::steady_clock;
-
-struct Kernel {
-  const char* name;
-  int32_t n;
-};
-// Sizes chosen for tens of milliseconds per call on the baseline tier.
-constexpr Kernel kKernels[] = {{"fib", 27},    {"lcg", 20'000'000},  {"sieve", 1 << 20},
-                               {"matmul", 96}, {"crc32", 4'000'000}, {"sort", 200'000}};
 
 struct Mode {
   const char* name;

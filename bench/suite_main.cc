@@ -1,0 +1,106 @@
+// wasm_sandbox_kernels: each benchmark kernel (bench/kernels.h) timed natively, on the
+// baseline tier and on Node's V8, in one invocation; one line per kernel with the ratios to
+// native, then the geometric means. Each time is the median of five calls after a warm-up.
+// The wasm results are checked against the native ones.
+#include <array>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "kernels.h"
+#include "wasm_sandbox/wasm_sandbox.h"
+
+namespace {
+
+using namespace wasm_sandbox;
+using bench::kKernels;
+
+template <class Fn>
+double median_ms(Fn&& fn) {
+  fn();  // warm-up
+  std::vector<double> times;
+  for (int i = 0; i < 5; ++i) {
+    const auto start = std::chrono::steady_clock::now();
+    fn();
+    times.push_back(
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+            .count());
+  }
+  std::sort(times.begin(), times.end());
+  return times[2];
+}
+
+uint64_t result_bits(const Value& v) {
+  switch (v.type()) {
+    case ValType::I32:
+    case ValType::F32:
+      return v.raw_bits() & 0xffffffffu;
+    default:
+      return v.raw_bits();
+  }
+}
+
+// Runs the V8 side; kernel -> median ms (empty if node is missing or fails).
+std::map<std::string, double> time_on_v8(const std::string& wasm, const std::string& script) {
+  std::string command = "node " + script + " " + wasm;
+  for (const auto& k : kKernels) command += " " + std::string(k.name) + ":" + std::to_string(k.n);
+  std::map<std::string, double> out;
+  FILE* pipe = popen((command + " 2>/dev/null").c_str(), "r");
+  if (!pipe) return out;
+  std::array<char, 256> line;
+  while (fgets(line.data(), line.size(), pipe)) {
+    char name[64];
+    double ms;
+    if (std::sscanf(line.data(), "%63s %lf", name, &ms) == 2) out[name] = ms;
+  }
+  pclose(pipe);
+  return out;
+}
+
+}  // namespace
+
+int main() {
+  const std::string wasm = std::string(GUEST_DIR) + "/kernels.wasm";
+  Engine engine;  // the default engine: baseline tier, interrupt checks on
+  auto instance = engine.load_file(wasm)->instantiate();
+  if (!instance) {
+    std::fprintf(stderr, "%s\n", instance.error().message().c_str());
+    return 1;
+  }
+  const auto v8 = time_on_v8(wasm, V8_SCRIPT);
+  std::printf("%-14s %10s %12s %9s %12s %9s  %s\n", "kernel", "native ms", "baseline ms",
+              "x native", "V8 ms", "x native", "optimized tier: not built yet (issue 5)");
+  double log_baseline = 0, log_v8 = 0;
+  int v8_count = 0;
+  bool all_match = true;
+  for (const auto& k : kKernels) {
+    uint64_t native_result = 0;
+    const double native = median_ms([&] { native_result = k.native(k.n); });
+    Func func = *instance->func(std::string("run_") + k.name);
+    const Value args[] = {Value::i32(k.n)};
+    uint64_t wasm_result = 0;
+    const double baseline = median_ms([&] { wasm_result = result_bits((*func.call(args))[0]); });
+    const bool match = wasm_result == native_result;
+    all_match &= match;
+    log_baseline += std::log(baseline / native);
+    std::printf("%-14s %10.2f %12.2f %9.2f", k.name, native, baseline, baseline / native);
+    if (auto it = v8.find(k.name); it != v8.end()) {
+      std::printf(" %12.2f %9.2f", it->second, it->second / native);
+      log_v8 += std::log(it->second / native);
+      ++v8_count;
+    } else {
+      std::printf(" %12s %9s", "-", "-");
+    }
+    std::printf("%s\n", match ? "" : "  RESULT DIFFERS FROM NATIVE");
+  }
+  const double kernels = static_cast<double>(std::size(kKernels));
+  std::printf("%-14s %10s %12s %9.2f", "geomean", "", "", std::exp(log_baseline / kernels));
+  if (v8_count) {
+    std::printf(" %12s %9.2f", "", std::exp(log_v8 / v8_count));
+  }
+  std::printf("\n");
+  return all_match ? 0 : 1;
+}
