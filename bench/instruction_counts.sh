@@ -24,7 +24,7 @@ awk '
     printf "instructions in guest calls relative to no instrumentation (callgrind):\n"
     split("interrupts fuel both", modes, " ")
     for (i = 0; i < n; i++) {
-      k = order[i]; printf "  %-8s none %d", k, count[k, "none"]
+      k = order[i]; printf "  %-13s none %.0f", k, count[k, "none"]
       for (m = 1; m <= 3; m++) {
         r = count[k, modes[m]] / count[k, "none"]; printf "  %s %.3f", modes[m], r
         logsum[m] += log(r)
