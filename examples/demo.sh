@@ -12,6 +12,10 @@ run call "$G/math.wasm" lcg 1 100000000
 run call "$G/math.wasm" divide 7 0
 run call "$G/math.wasm" peek 100000000
 
+# Safety controls: a call that would run for minutes is stopped by a timeout or by fuel.
+run call --timeout 200 "$G/math.wasm" fib 45
+run call --fuel 1000000 "$G/math.wasm" lcg 1 100000000
+
 # A WASI program: it sees only the directory granted to it, read-only, as /data.
 DATA=$(mktemp -d)
 trap 'rm -rf "$DATA"' EXIT
