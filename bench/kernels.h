@@ -7,20 +7,7 @@
 #include <cstdint>
 #include <cstring>
 
-extern "C" {
-int run_fib(int);
-unsigned long long run_lcg(int);
-int run_sieve(int);
-double run_matmul(int);
-unsigned run_crc32(int);
-int run_sort(int);
-unsigned run_compress(int);
-unsigned run_parse(int);
-int run_interp(int);
-int run_edit_distance(int);
-unsigned run_bfs(int);
-double run_nbody(int);
-}
+#include "guests/kernels.h"
 
 namespace wasm_sandbox::bench {
 

@@ -2,6 +2,8 @@
 // memory traffic, floating point, branches, parsing, interpretation). Each `run_*(n)` does work
 // proportional to n and returns a checksum, so the work cannot be optimized away. Built both
 // for wasm32 (guests/kernels.wasm) and natively (tests compare the two, benchmarks time them).
+#include "kernels.h"
+
 #define EXPORT __attribute__((visibility("default")))
 
 typedef unsigned int u32;

@@ -1,27 +1,14 @@
 // The benchmark kernels (guests/kernels.c) compute the same results as wasm, plain and
 // fuel-metered, as they do built natively: the kernels are a correctness check of the whole
 // pipeline before they are a benchmark.
+#include "guests/kernels.h"
+
 #include <gtest/gtest.h>
 
 #include <cstdint>
 
 #include "test_util.h"
 #include "wasm_sandbox/wasm_sandbox.h"
-
-extern "C" {
-int run_fib(int);
-unsigned long long run_lcg(int);
-int run_sieve(int);
-double run_matmul(int);
-unsigned run_crc32(int);
-int run_sort(int);
-unsigned run_compress(int);
-unsigned run_parse(int);
-int run_interp(int);
-int run_edit_distance(int);
-unsigned run_bfs(int);
-double run_nbody(int);
-}
 
 namespace wasm_sandbox {
 namespace {
