@@ -85,4 +85,9 @@ inline constexpr uint32_t kFlagTimeout = 4;       // the call's deadline passed;
                                                   // call from the host returns
 inline constexpr uint32_t kFlagInterrupts = kFlagInterrupt | kFlagInterruptAll;
 
+// What a set flag asks for: Timeout (kept set: nothing on the instance may run on after its
+// deadline until the call from the host returns), Interrupted (consumed here), or None.
+// Thread-safe.
+TrapKind take_stop(uint32_t* flag);
+
 }  // namespace wasm_sandbox::runtime

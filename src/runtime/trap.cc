@@ -279,6 +279,16 @@ void trap(TrapKind kind, std::string_view message) {
   unwind(ts);
 }
 
+TrapKind take_stop(uint32_t* flag) {
+  std::atomic_ref<uint32_t> bits(*flag);
+  const uint32_t seen = bits.load();
+  if (seen & kFlagTimeout) return TrapKind::Timeout;
+  if ((seen & kFlagInterrupts) && (bits.fetch_and(~kFlagInterrupts) & kFlagInterrupts)) {
+    return TrapKind::Interrupted;
+  }
+  return TrapKind::None;
+}
+
 std::string take_trap_message() {
   std::string message;
   message.swap(t_trap_message);
@@ -310,15 +320,8 @@ void ws_guard_trap(void* fuel, void* flag) {
     }
   }
   if (flag) {
-    std::atomic_ref<uint32_t> bits(*static_cast<uint32_t*>(flag));
-    const uint32_t seen = bits.load();
-    // A timeout stays set until the call from the host returns: nothing on this instance
-    // may run on after its deadline. An interrupt is consumed by the trap that delivers it.
-    if (seen & kFlagTimeout) trap(wasm_sandbox::TrapKind::Timeout);
-    if (seen & kFlagInterrupts) {
-      bits.fetch_and(~kFlagInterrupts);
-      trap(wasm_sandbox::TrapKind::Interrupted);
-    }
+    const wasm_sandbox::TrapKind stop = take_stop(static_cast<uint32_t*>(flag));
+    if (stop != wasm_sandbox::TrapKind::None) trap(stop);
   }
   // Otherwise the flag was cleared between the check and here: run on.
 }

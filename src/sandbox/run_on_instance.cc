@@ -89,15 +89,7 @@ TrapKind pending_stop(InstanceState& instance) {
   if (t_deadline != Clock::time_point::max() && Clock::now() >= t_deadline) {
     return TrapKind::Timeout;
   }
-  if (!instance.flag) return TrapKind::None;
-  std::atomic_ref<uint32_t> bits(*instance.flag);
-  const uint32_t seen = bits.load();
-  if (seen & runtime::kFlagTimeout) return TrapKind::Timeout;
-  if (seen & runtime::kFlagInterrupts) {
-    bits.fetch_and(~runtime::kFlagInterrupts);
-    return TrapKind::Interrupted;
-  }
-  return TrapKind::None;
+  return instance.flag ? runtime::take_stop(instance.flag) : TrapKind::None;
 }
 
 std::string trap_detail(TrapKind trap, const InstanceState& instance) {
