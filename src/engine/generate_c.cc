@@ -248,13 +248,67 @@ void write_trap_import(std::string& out, size_t k, const InstrumentedExports& ex
          (extra.flag ? "Z_mZ_wsflag(m)" : "0") + ");\n}\n";
 }
 
-std::string write_glue(const ModuleInfo& info, const InstrumentedExports& extra) {
+// For code loaded as a shared object (any compiler but tcc, which links the runtime's symbols
+// in directly): the runtime's functions as forwarders through the table the loader binds
+// (glue_abi.h, ws_runtime_api).
+constexpr std::string_view kRuntimeForwarders = R"(#ifdef __TINYC__
+#define WS_BIND_RUNTIME 0
+#define WS_EXPORT
+#else
+#include <stdarg.h>
+#define WS_EXPORT __attribute__((visibility("default")))
+static ws_runtime_api ws_rt;
+static void ws_bind_runtime(const ws_runtime_api* api) { ws_rt = *api; }
+#define WS_BIND_RUNTIME ws_bind_runtime
+void wasm_rt_trap(wasm_rt_trap_t trap) {
+  ws_rt.trap(trap);
+  __builtin_unreachable();
+}
+void ws_guard_trap(void* fuel, void* flag) { ws_rt.guard_trap(fuel, flag); }
+uint32_t wasm_rt_register_func_type(uint32_t params, uint32_t results, ...) {
+  int types[params + results + 1];
+  va_list args;
+  va_start(args, results);
+  for (uint32_t i = 0; i < params + results; ++i) types[i] = va_arg(args, int);
+  va_end(args);
+  return ws_rt.register_func_type(params, results, types);
+}
+bool wasm_rt_is_initialized(void) { return ws_rt.is_initialized(); }
+void wasm_rt_allocate_memory(wasm_rt_memory_t* m, uint32_t initial, uint32_t max) {
+  ws_rt.allocate_memory(m, initial, max);
+}
+uint32_t wasm_rt_grow_memory(wasm_rt_memory_t* m, uint32_t pages) {
+  return ws_rt.grow_memory(m, pages);
+}
+void wasm_rt_free_memory(wasm_rt_memory_t* m) { ws_rt.free_memory(m); }
+void wasm_rt_allocate_funcref_table(wasm_rt_funcref_table_t* t, uint32_t n, uint32_t max) {
+  ws_rt.allocate_funcref_table(t, n, max);
+}
+void wasm_rt_allocate_externref_table(wasm_rt_externref_table_t* t, uint32_t n, uint32_t max) {
+  ws_rt.allocate_externref_table(t, n, max);
+}
+void wasm_rt_free_funcref_table(wasm_rt_funcref_table_t* t) { ws_rt.free_funcref_table(t); }
+void wasm_rt_free_externref_table(wasm_rt_externref_table_t* t) { ws_rt.free_externref_table(t); }
+uint32_t wasm_rt_grow_funcref_table(wasm_rt_funcref_table_t* t, uint32_t d, wasm_rt_funcref_t v) {
+  return ws_rt.grow_funcref_table(t, d, v);
+}
+uint32_t wasm_rt_grow_externref_table(wasm_rt_externref_table_t* t, uint32_t d,
+                                      wasm_rt_externref_t v) {
+  return ws_rt.grow_externref_table(t, d, v);
+}
+#endif
+)";
+
+std::string write_glue(const ModuleInfo& info, const InstrumentedExports& extra,
+                       const std::string& function_table, size_t function_count,
+                       const std::string& funcref_visitor) {
   bool imports_functions = extra.trap_import;
   for (const ImportDesc& import : info.imports) {
     imports_functions |= import.type.kind == ExternKind::Func;
   }
   std::string out = "\n/* ---- wasm-sandbox glue ---- */\n";
   out += kGlueAbiText;
+  out += kRuntimeForwarders;
   out += "#define WS_SLOTS_OFFSET ((sizeof(Z_m_instance_t) + 15) & ~(size_t)15)\n";
   // wasm2c passes imported functions `instance->Z_i_instance`, but its element segments pass
   // `&instance->Z_i_instance`; we make that field point to itself so both mean the same.
@@ -298,23 +352,88 @@ std::string write_glue(const ModuleInfo& info, const InstrumentedExports& extra)
     return present ? std::string("(void* (*)(void*))") + symbol : std::string("0");
   };
   const std::string imports = std::to_string(info.imports.size());
-  out += "const ws_glue ws_module_glue = {\n  WS_GLUE_ABI_VERSION, " + imports + ", " +
+  out += function_table;
+  out += funcref_visitor;
+  out += "WS_EXPORT const ws_glue ws_module_glue = {\n  WS_GLUE_ABI_VERSION, " + imports + ", " +
          std::to_string(info.exports.size()) + ",\n  WS_SLOTS_OFFSET, WS_SLOTS_OFFSET + " +
          imports + " * sizeof(ws_slot),\n  ws_exports, ws_host_adapters, Z_m_init_module, " +
          "ws_instantiate,\n  " + accessor(extra.start, "Z_mZ_wsstart") + ", ws_free_instance, " +
          accessor(extra.fuel, "Z_mZ_wsfuel") + ", " + accessor(extra.flag, "Z_mZ_wsflag") +
-         ",\n};\n";
+         ",\n  WS_BIND_RUNTIME, " + std::to_string(function_count) +
+         ", ws_functions, ws_visit_funcrefs,\n};\n";
   return out;
 }
 
 // Every import, ws.trap included, becomes i.fK; the user's exports become eK, and the
 // instrumentation's keep their names (they start with "ws", so they cannot collide).
+// Defined function i is named $wsfI, so that its C name is w2c_wsfI (the function table of
+// the glue needs them); names from the module's name section are dropped.
 void rename_interface(wabt::Module& ir, const ModuleInfo& info) {
   for (size_t k = 0; k < ir.imports.size(); ++k) {
     ir.imports[k]->module_name = "i";
     ir.imports[k]->field_name = "f" + std::to_string(k);
   }
   for (size_t k = 0; k < info.exports.size(); ++k) ir.exports[k]->name = "e" + std::to_string(k);
+  ir.func_bindings.clear();
+  for (size_t i = 0; i < ir.funcs.size(); ++i) {
+    ir.funcs[i]->name = (i < ir.num_func_imports ? "$wsi" : "$wsf") + std::to_string(i);
+    ir.func_bindings.emplace(ir.funcs[i]->name, wabt::Binding(static_cast<wabt::Index>(i)));
+  }
+  // Tables and globals likewise (w2c_wsTI, w2c_wsgI), but for the instrumentation's
+  // counters, which keep the names their exports give them (w2c_wsfuel, w2c_wsflag: what
+  // c_patches.h looks for).
+  ir.table_bindings.clear();
+  for (size_t i = 0; i < ir.tables.size(); ++i) {
+    ir.tables[i]->name = "$wsT" + std::to_string(i);
+    ir.table_bindings.emplace(ir.tables[i]->name, wabt::Binding(static_cast<wabt::Index>(i)));
+  }
+  ir.global_bindings.clear();
+  for (size_t i = 0; i < ir.globals.size(); ++i) ir.globals[i]->name = "$wsg" + std::to_string(i);
+  for (const wabt::Export* exp : ir.exports) {
+    if (exp->kind == wabt::ExternalKind::Global &&
+        (exp->name == "wsfuel" || exp->name == "wsflag")) {
+      ir.globals[exp->var.index()]->name = "$" + exp->name;
+    }
+  }
+  for (size_t i = 0; i < ir.globals.size(); ++i) {
+    ir.global_bindings.emplace(ir.globals[i]->name, wabt::Binding(static_cast<wabt::Index>(i)));
+  }
+}
+
+// Calls `visit` on every funcref the instance itself stores: the entries of its funcref
+// tables and its funcref globals (what live tier-up remaps).
+std::string write_funcref_visitor(const wabt::Module& ir) {
+  std::string out =
+      "static void ws_visit_funcrefs(void* instance, void (*visit)(wasm_rt_funcref_t*, "
+      "uint32_t, void*), void* context) {\n  Z_m_instance_t* m = (Z_m_instance_t*)instance;\n";
+  for (size_t i = ir.num_table_imports; i < ir.tables.size(); ++i) {
+    if (ir.tables[i]->elem_type != wabt::Type::FuncRef) continue;
+    const std::string field = "m->w2c_wsT" + std::to_string(i);
+    out += "  visit(" + field + ".data, " + field + ".size, context);\n";
+  }
+  for (size_t i = ir.num_global_imports; i < ir.globals.size(); ++i) {
+    if (ir.globals[i]->type != wabt::Type::FuncRef) continue;
+    out += "  visit(&m->w2c_wsg" + std::to_string(i) + ", 1, context);\n";
+  }
+  return out + "}\n";
+}
+
+// Every function's address, by index: the function imports' trampolines (Z_iZ_fK, K counting
+// all imports), then the defined functions.
+std::string write_function_table(const wabt::Module& ir) {
+  std::string out = "static void* const ws_functions[] = {\n";
+  size_t k = 0;
+  for (const wabt::Import* import : ir.imports) {
+    if (import->kind() == wabt::ExternalKind::Func) {
+      out += "  (void*)Z_iZ_f" + std::to_string(k) + ",\n";
+    }
+    ++k;
+  }
+  for (size_t i = ir.num_func_imports; i < ir.funcs.size(); ++i) {
+    out += "  (void*)w2c_wsf" + std::to_string(i) + ",\n";
+  }
+  if (ir.funcs.empty()) out += "  0,\n";
+  return out + "};\n";
 }
 
 // A memory stream that refuses to grow past `limit` bytes and remembers that it did.
@@ -376,7 +495,8 @@ Result<std::string> generate_c(wabt::Module& ir, const ModuleInfo& info,
   } else {
     source.append(body);
   }
-  source += write_glue(info, extra);
+  source +=
+      write_glue(info, extra, write_function_table(ir), ir.funcs.size(), write_funcref_visitor(ir));
   if (source.size() > max_bytes) {
     return Error(ErrorKind::LimitExceeded,
                  info.name + ": the generated C is " + std::to_string(source.size()) +

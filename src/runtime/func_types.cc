@@ -19,15 +19,26 @@ std::map<std::vector<uint32_t>, uint32_t>& registry() {
 
 }  // namespace
 
-extern "C" uint32_t wasm_rt_register_func_type(uint32_t params, uint32_t results, ...) {
+namespace wasm_sandbox::runtime {
+
+uint32_t register_func_type(uint32_t params, uint32_t results, const int* types) {
   std::vector<uint32_t> key{params, results};
+  key.insert(key.end(), types, types + params + results);
+  std::lock_guard lock(g_mutex);
+  auto& registered = registry();
+  // Ids start at 1 so that no real type equals the type field of a null funcref.
+  auto [it, inserted] =
+      registered.emplace(std::move(key), static_cast<uint32_t>(registered.size() + 1));
+  return it->second;
+}
+
+}  // namespace wasm_sandbox::runtime
+
+extern "C" uint32_t wasm_rt_register_func_type(uint32_t params, uint32_t results, ...) {
+  std::vector<int> types(params + results);
   va_list args;
   va_start(args, results);
-  for (uint32_t i = 0; i < params + results; ++i) key.push_back(va_arg(args, int));
+  for (int& type : types) type = va_arg(args, int);
   va_end(args);
-  std::lock_guard lock(g_mutex);
-  auto& types = registry();
-  // Ids start at 1 so that no real type equals the type field of a null funcref.
-  auto [it, inserted] = types.emplace(std::move(key), static_cast<uint32_t>(types.size() + 1));
-  return it->second;
+  return wasm_sandbox::runtime::register_func_type(params, results, types.data());
 }

@@ -26,6 +26,10 @@
 
 namespace wasm_sandbox::runtime {
 
+// wasm_rt_register_func_type with the params' and results' types (wasm_rt_type_t values) in
+// one array: the id of that signature, equal for equal signatures process-wide.
+uint32_t register_func_type(uint32_t params, uint32_t results, const int* types);
+
 // Installs the fault handlers (once per process). Called by the engine; idempotent.
 void ensure_initialized();
 
