@@ -45,6 +45,49 @@ struct ModuleState;
 
 class Instance;
 
+// Which compiler makes a module's machine code (docs/tiers.md).
+enum class Tier {
+  // libtcc, in process: a module is ready in milliseconds and runs ~8x slower than native.
+  Baseline,
+  // gcc or clang -O2 as a subprocess (OptimizerConfig): loading waits for it, seconds for a
+  // large module, unless the artifact cache has the code; runs near native speed.
+  Optimized,
+  // Baseline at once; optimized in the background once the module is hot
+  // (OptimizerConfig::hot_calls, hot_time), and each instance moves to the optimized code
+  // between two calls, keeping its memories, globals and tables. A module whose optimized
+  // code is in the artifact cache starts optimized.
+  Auto,
+};
+
+// The optimized tier's compiler.
+struct OptimizerConfig {
+  // "gcc", "clang" or a path; empty: $CC, then gcc, then clang from PATH.
+  std::string compiler;
+  std::vector<std::string> flags = {"-O2"};
+  // Compiler processes at once for a module split into several translation units, and
+  // background compiles at once for Tier::Auto; 0: one per core.
+  unsigned jobs = 0;
+  // Tier::Auto: a module is hot after this many calls from the host, or this much time spent
+  // in them, summed over all its instances.
+  uint64_t hot_calls = 1000;
+  std::chrono::milliseconds hot_time{50};
+};
+
+// Where compiled modules are kept for reuse.
+struct CacheConfig {
+  // In process: loading the same bytes again, with the same engine, gives a module sharing
+  // the first one's machine code (while any module from those bytes is alive).
+  bool memory = true;
+  // On disk, the optimized tier's artifacts: content-addressed by the module's hash, the
+  // engine's version, the compiler's identity and flags and the instrumentation; created
+  // 0700; least recently used entries evicted beyond max_bytes; an entry whose bytes do not
+  // match its recorded hash is deleted, never loaded.
+  bool disk = true;
+  // Empty: $XDG_CACHE_HOME/wasm-sandbox, or ~/.cache/wasm-sandbox.
+  std::filesystem::path directory;
+  uint64_t max_bytes = 1ull << 30;
+};
+
 // Settings fixed when an engine is made. The defaults are the safe ones.
 struct EngineConfig {
   Limits limits;
@@ -57,13 +100,19 @@ struct EngineConfig {
   // loop header and at the entry of every function that calls. Off, guest code runs until it
   // returns or traps.
   bool interruptible = true;
+  Tier tier = Tier::Auto;
+  OptimizerConfig optimizer;
+  CacheConfig cache;
 };
+
+// "baseline", "optimized", "auto"
+const char* to_string(Tier tier);
 
 // Time spent loading a module, by stage, and the sizes involved.
 struct CompileStats {
   double decode_ms = 0;    // read + validate
   double generate_ms = 0;  // wasm -> C
-  double compile_ms = 0;   // C -> machine code
+  double compile_ms = 0;   // C -> machine code (by the tier the module was loaded with)
   size_t c_bytes = 0;      // generated C
   size_t code_bytes = 0;   // machine code and data
 };
@@ -92,6 +141,13 @@ class Module {
   size_t function_count() const;                 // defined functions
   size_t wasm_size() const;
   const CompileStats& stats() const;
+  // The tier of the best code the module has now (Baseline or Optimized), which new
+  // instances start on and running ones move to at their next call from the host.
+  Tier tier() const;
+  // Compiles the optimized tier now, unless the module has it, and waits for it (under
+  // Tier::Auto, also for a background compile already running). Errors: no C compiler
+  // (NotFound), the compile failed or ran out of time (Limits::compile_time).
+  Status optimize() const;
 
   // Links `imports` and runs the module's start function. Link errors name the import and the
   // expected and given types; a trap in the start function or in segment initialization is an
@@ -138,6 +194,8 @@ class Instance {
  public:
   const std::string& name() const;  // the module's name
   std::span<const ExportDesc> exports() const;
+  // The tier of the code the instance runs on (Module::tier() after its next call).
+  Tier tier() const;
 
   Result<Extern> get_export(std::string_view name) const;
   Result<Func> func(std::string_view name) const;

@@ -15,11 +15,12 @@ inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailure = 1;
 inline constexpr int kExitUsage = 2;
 
-// --fuel, --timeout and --memory-limit, shared by `call` and `run`.
+// --fuel, --timeout, --memory-limit and --tier, shared by `call`, `run` and `wast`.
 struct SafetyOptions {
   std::optional<uint64_t> fuel;
   std::optional<uint64_t> timeout_ms;
   std::string memory_limit;  // SIZE: 65536, 64KiB, 64MiB, 1GiB
+  std::string tier;          // baseline, optimized, auto (empty: the engine's default)
 };
 // The engine settings the flags ask for, or a usage error naming the flag.
 Result<EngineConfig> engine_config(const SafetyOptions& options);

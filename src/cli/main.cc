@@ -21,6 +21,11 @@ void add_safety_options(CLI::App* command, wasm_sandbox::cli::SafetyOptions& opt
       ->check(CLI::PositiveNumber);
   command->add_option("--memory-limit", options.memory_limit,
                       "cap each linear memory at SIZE (65536, 640KiB, 64MiB, 1GiB)");
+  command
+      ->add_option("--tier", options.tier,
+                   "compile with libtcc (baseline, fast to start), gcc/clang -O2 (optimized, "
+                   "near-native), or baseline first and optimized once hot (auto, default)")
+      ->check(CLI::IsMember({"baseline", "optimized", "auto"}));
 }
 
 }  // namespace

@@ -1,4 +1,4 @@
-// --fuel, --timeout and --memory-limit: from flags to EngineConfig, and limit breaches back
+// --fuel, --timeout, --memory-limit and --tier: from flags to EngineConfig, and limit breaches back
 // to the flags that set them.
 #include <cctype>
 #include <charconv>
@@ -63,6 +63,9 @@ Result<EngineConfig> engine_config(const SafetyOptions& options) {
     }
     config.limits.memory_bytes = *bytes;
   }
+  if (options.tier == "baseline") config.tier = Tier::Baseline;
+  if (options.tier == "optimized") config.tier = Tier::Optimized;
+  if (options.tier == "auto") config.tier = Tier::Auto;
   return config;
 }
 

@@ -5,7 +5,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
-#include <sys/pidfd.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -60,7 +60,7 @@ Result<Child> spawn(const std::vector<std::string>& argv, size_t index) {
   }
   child.err = pipe_fds[0];
   fcntl(child.err, F_SETFL, O_NONBLOCK);
-  child.pidfd = pidfd_open(child.pid, 0);
+  child.pidfd = static_cast<int>(syscall(SYS_pidfd_open, child.pid, 0));
   return child;
 }
 

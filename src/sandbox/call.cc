@@ -127,7 +127,7 @@ Error results_mismatch(std::string_view function, const std::vector<Value>& resu
                    ", but the caller asked for " + types_string(expected));
 }
 
-Result<std::vector<Value>> call_guest(const FuncType& type, ws_entry_fn entry,
+Result<std::vector<Value>> call_guest(const FuncType& type, size_t export_index,
                                       InstanceState& instance, std::string_view function,
                                       std::span<const Value> args) {
   auto name = [&] { return instance.module->info.name + ": `" + std::string(function) + "`"; };
@@ -143,8 +143,20 @@ Result<std::vector<Value>> call_guest(const FuncType& type, ws_entry_fn entry,
     io = heap_io.data();
   }
   for (size_t i = 0; i < args.size(); ++i) io[i] = to_ws(args[i]);
-  GuestCall call{entry, instance.raw, io};
+  const engine::NativeCode& code = prepare_call(instance);
+  GuestCall call{code.glue().exports[export_index].entry, instance.raw, io};
+  const ModuleCode& tiers = *instance.module->code;
+  // Under Tier::Auto, time counts towards hotness until the optimized compile starts.
+  const bool timed = tiers.policy == Tier::Auto && !tiers.started.load(std::memory_order_relaxed);
+  const auto began =
+      timed ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point();
   const TrapKind trap = run_on_instance(instance, run_guest_call, &call);
+  if (timed) {
+    note_call_time(instance,
+                   static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                             std::chrono::steady_clock::now() - began)
+                                             .count()));
+  }
   if (trap == TrapKind::Exit) {
     Error exit = Error::exit(t_exit_code);
     return std::move(exit).with_context(name());

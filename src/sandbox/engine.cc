@@ -7,22 +7,23 @@
 
 #include "engine/compile_tcc.h"
 #include "engine/decode.h"
-#include "engine/generate_c.h"
-#include "engine/instrument.h"
-#include "engine/shape.h"
 #include "runtime/runtime.h"
+#include "sandbox/optimize.h"
 #include "sandbox/state.h"
-#include "wabt/ir.h"
 
 namespace wasm_sandbox {
-namespace {
 
-double ms_since(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
-      .count();
+const char* to_string(Tier tier) {
+  switch (tier) {
+    case Tier::Baseline:
+      return "baseline";
+    case Tier::Optimized:
+      return "optimized";
+    case Tier::Auto:
+      return "auto";
+  }
+  return "?";
 }
-
-}  // namespace
 
 Engine::Engine() : Engine(EngineConfig{}) {}
 
@@ -48,50 +49,52 @@ void Engine::interrupt_all() const {
 }
 
 Result<Module> Engine::load(std::span<const uint8_t> wasm, std::string_view name) const {
-  const Limits& limits = state_->config.limits;
+  const EngineConfig& config = state_->config;
   const auto began = std::chrono::steady_clock::now();
-  // The stages cannot be stopped midway; between them, the time limit is checked.
-  auto out_of_time = [&](const char* after) -> std::optional<Error> {
-    const double spent = ms_since(began);
-    if (spent <= static_cast<double>(limits.compile_time.count())) return std::nullopt;
-    return Error(ErrorKind::LimitExceeded,
-                 std::string(name) + ": compiling took " + std::to_string(int64_t(spent)) +
-                     " ms by the end of " + after + ", more than the limit of " +
-                     std::to_string(limits.compile_time.count()) + " ms (Limits::compile_time)");
-  };
+  auto generated = detail::generate(*state_, wasm, name, began);
+  if (!generated) return std::move(generated).error();
+
   auto state = std::make_shared<detail::ModuleState>();
   state->engine = state_;
-  auto start = std::chrono::steady_clock::now();
-  auto decoded = engine::decode(wasm, name, limits);
-  if (!decoded) return std::move(decoded).error();
-  state->stats.decode_ms = ms_since(start);
-  if (auto late = out_of_time("decoding")) return std::move(*late);
-
-  start = std::chrono::steady_clock::now();
-  state->info = std::move(decoded->info);
-  const engine::InstrumentedExports extra = engine::instrument(
-      *decoded->ir, {.fuel = state_->config.fuel, .interrupts = state_->config.interruptible});
-  auto source = engine::generate_c(*decoded->ir, state->info, extra, limits.generated_c_bytes);
-  if (!source) return std::move(source).error();
-  engine::release_ir(std::move(decoded->ir));
-  state->stats.generate_ms = ms_since(start);
-  state->stats.c_bytes = source->size();
-  if (auto late = out_of_time("the translation to C")) return std::move(*late);
-
-  start = std::chrono::steady_clock::now();
-  auto code = engine::compile_with_tcc(*source, name);
-  if (!code) return std::move(code).error();
-  state->stats.compile_ms = ms_since(start);
-  if (auto late = out_of_time("compiling the C")) return std::move(*late);
-  state->code = std::move(*code);
-  state->stats.code_bytes = state->code->code_size();
-
-  const ws_glue& glue = state->glue();
+  state->info = std::move(generated->info);
+  state->stats = generated->stats;
+  auto code = std::make_shared<detail::ModuleCode>();
+  code->policy = config.tier;
+  const auto start = std::chrono::steady_clock::now();
+  if (config.tier == Tier::Optimized) {
+    auto optimized = detail::compile_optimized(*state_, generated->c, name, began, nullptr);
+    if (!optimized) return std::move(optimized).error();
+    code->first = std::move(optimized->code);
+    code->first_is_optimized = true;
+  } else {
+    auto baseline = engine::compile_with_tcc(generated->c, name);
+    if (!baseline) return std::move(baseline).error();
+    code->first = std::move(*baseline);
+    if (config.tier == Tier::Auto) {
+      code->wasm.assign(wasm.begin(), wasm.end());
+      code->name = std::string(name);
+    }
+  }
+  state->stats.compile_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  if (const auto spent = std::chrono::duration_cast<std::chrono::milliseconds>(
+          std::chrono::steady_clock::now() - began);
+      spent > config.limits.compile_time) {
+    return Error(ErrorKind::LimitExceeded,
+                 std::string(name) + ": compiling took " + std::to_string(spent.count()) +
+                     " ms by the end of compiling the C, more than the limit of " +
+                     std::to_string(config.limits.compile_time.count()) +
+                     " ms (Limits::compile_time)");
+  }
+  state->stats.code_bytes = code->first->code_size();
+  const ws_glue& glue = code->first->glue();
   if (glue.import_count != state->info.imports.size() ||
       glue.export_count != state->info.exports.size()) {
     return Error(ErrorKind::Internal, std::string(name) + ": generated glue does not match");
   }
   glue.init_module();
+  code->best.store(code->first.get());
+  state->code = std::move(code);
   for (size_t i = 0; i < state->info.exports.size(); ++i) {
     state->export_index.emplace(state->info.exports[i].name, i);
   }

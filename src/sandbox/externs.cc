@@ -44,7 +44,8 @@ const FuncType& Func::type() const {
 Result<std::vector<Value>> Func::call(std::span<const Value> args) const {
   if (!state_) return Error(ErrorKind::InvalidArgument, "call of a null function handle");
   if (state_->is_host()) return detail::call_host(*state_, args);
-  return detail::call_guest(state_->type, state_->entry, *state_->instance, state_->name, args);
+  return detail::call_guest(state_->type, state_->export_index, *state_->instance, state_->name,
+                            args);
 }
 
 // --- Global

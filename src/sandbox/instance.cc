@@ -24,12 +24,12 @@ InstanceState::~InstanceState() {
     engine->live.erase(this);
   }
   engine->instances.fetch_sub(1, std::memory_order_relaxed);
-  if (needs_free) module->glue().free_instance(raw);
+  if (needs_free) glue().free_instance(raw);
   std::free(raw);
 }
 
 void* InstanceState::export_storage(size_t index) const {
-  auto getter = reinterpret_cast<void* (*)(void*)>(module->glue().exports[index].direct);
+  auto getter = reinterpret_cast<void* (*)(void*)>(glue().exports[index].direct);
   return getter(raw);
 }
 
@@ -40,8 +40,8 @@ Extern InstanceState::export_extern(const std::shared_ptr<InstanceState>& self, 
       auto func = std::make_shared<FuncState>();
       func->type = desc.type.func;
       func->name = desc.name;
-      func->entry = self->module->glue().exports[index].entry;
-      func->direct = self->module->glue().exports[index].direct;
+      func->export_index = index;
+      func->direct = self->glue().exports[index].direct;
       func->context = self->raw;
       func->instance = self.get();
       func->group = self->group_ptr();
@@ -90,6 +90,12 @@ Result<T> export_as(const Result<Extern>& ext, std::string_view module, std::str
 
 const std::string& Instance::name() const { return state_->module->info.name; }
 std::span<const ExportDesc> Instance::exports() const { return state_->module->info.exports; }
+
+Tier Instance::tier() const {
+  const detail::ModuleCode& code = *state_->module->code;
+  const bool optimized = code.first_is_optimized || state_->code != code.first.get();
+  return optimized ? Tier::Optimized : Tier::Baseline;
+}
 
 Result<Extern> Instance::get_export(std::string_view name) const {
   size_t index;
@@ -162,8 +168,7 @@ Result<std::vector<Value>> Instance::call(std::string_view name,
     return Error(ErrorKind::NotFound, this->name() + ": export `" + std::string(name) + "` is a " +
                                           to_string(desc->type.kind) + ", not a function");
   }
-  return detail::call_guest(desc->type.func, state_->module->glue().exports[index].entry, *state_,
-                            desc->name, args);
+  return detail::call_guest(desc->type.func, index, *state_, desc->name, args);
 }
 
 // --- Imports

@@ -62,12 +62,12 @@ void* aligned_zeroed(size_t size) {
 
 void run_instantiate(void* arg) {
   auto* state = static_cast<detail::InstanceState*>(arg);
-  state->module->glue().instantiate(state->raw);
+  state->glue().instantiate(state->raw);
 }
 
 void run_start(void* arg) {
   auto* state = static_cast<detail::InstanceState*>(arg);
-  state->module->glue().start(state->raw);
+  state->glue().start(state->raw);
 }
 
 }  // namespace
@@ -80,6 +80,14 @@ std::span<const TableType> Module::tables() const { return state_->info.tables; 
 size_t Module::function_count() const { return state_->info.function_count; }
 size_t Module::wasm_size() const { return state_->info.wasm_size; }
 const CompileStats& Module::stats() const { return state_->stats; }
+
+Tier Module::tier() const {
+  const detail::ModuleCode& code = *state_->code;
+  const bool optimized = code.first_is_optimized || code.best.load() != code.first.get();
+  return optimized ? Tier::Optimized : Tier::Baseline;
+}
+
+Status Module::optimize() const { return detail::optimize_now(*state_); }
 
 Result<Instance> Module::instantiate(const Imports& imports) const {
   return instantiate(imports, state_->engine->config.limits);
@@ -136,7 +144,8 @@ Result<Instance> Module::instantiate(const Imports& imports, const Limits& limit
   state->engine = &engine;
   state->timeout = limits.call_timeout;
   state->stack_bytes = limits.stack_bytes;
-  state->raw = aligned_zeroed(state_->glue().instance_size);
+  state->code = state_->code->best.load(std::memory_order_acquire);
+  state->raw = aligned_zeroed(state->glue().instance_size);
   if (!state->raw) return Error(ErrorKind::LimitExceeded, info.name + ": out of memory");
   state->bindings.resize(info.imports.size());
   const std::shared_ptr<detail::Group> group = detail::make_group(state);
@@ -152,7 +161,7 @@ Result<Instance> Module::instantiate(const Imports& imports, const Limits& limit
         binding.func = func.get();
         binding.caller = state.get();
         binding.import = &info.imports[k];
-        slot = {state_->glue().host_adapters[k], &binding};
+        slot = {state->glue().host_adapters[k], &binding};
         state->host_functions.push_back(func);
       } else {
         slot = {func->direct, func->context};
@@ -188,7 +197,7 @@ Result<Instance> Module::instantiate(const Imports& imports, const Limits& limit
   // imported tables stay callable (see below), and run metered and interruptible. wasm2c
   // initializes globals, the counters included, before any segment.
   {
-    const ws_glue& glue = state_->glue();
+    const ws_glue& glue = state->glue();
     if (glue.fuel) {
       state->fuel = static_cast<int64_t*>(glue.fuel(state->raw));
       *state->fuel = static_cast<int64_t>(std::min<uint64_t>(limits.fuel, INT64_MAX));

@@ -3,11 +3,14 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -34,15 +37,47 @@ struct EngineState {
   std::unordered_set<InstanceState*> live;  // instances with an interrupt flag
 };
 
+// A module's machine code, in its tiers (tiering.cc); shared by every Module loaded from the
+// same bytes under one engine. Thread-safe.
+struct ModuleCode {
+  ~ModuleCode();  // cancels a background compile and waits for it
+
+  // Constant after construction.
+  std::unique_ptr<engine::NativeCode> first;  // what the module was loaded with
+  bool first_is_optimized = false;
+  Tier policy = Tier::Baseline;
+
+  // The best code there is now: `first`, then `optimized` once it exists. Instances move to
+  // it between calls.
+  std::atomic<const engine::NativeCode*> best{nullptr};
+
+  // Tier::Auto: how hot the module is, and the background compile once it is.
+  std::atomic<uint64_t> calls{0};
+  std::atomic<uint64_t> nanos{0};
+  std::atomic<bool> started{false};
+  std::atomic<bool> cancel{false};
+
+  std::mutex mutex;
+  // Guarded by mutex:
+  std::vector<uint8_t> wasm;  // the module's bytes, until the background compile took them
+  std::string name;
+  std::thread worker;
+  std::optional<Error> optimize_error;  // why the background compile failed, if it did
+  bool finished = false;                // the background compile ended, one way or another
+  std::condition_variable finished_cv;
+  // Set once, under mutex, before `best` points to it; constant afterwards.
+  std::unique_ptr<engine::NativeCode> optimized;
+  std::unordered_map<void*, void*> remap;  // first's function addresses -> optimized's
+};
+
 // Constant after construction; shared by every instance of the module.
 struct ModuleState {
   std::shared_ptr<EngineState> engine;
   engine::ModuleInfo info;
-  std::unique_ptr<engine::NativeCode> code;
+  std::shared_ptr<ModuleCode> code;
   CompileStats stats;
   std::map<std::string, size_t, std::less<>> export_index;
 
-  const ws_glue& glue() const { return code->glue(); }
   const ExportDesc* find_export(std::string_view name, size_t* index) const;
 };
 
@@ -59,11 +94,12 @@ struct HostBinding {
 // Owned by its Group (group.h); handles to it alias the group.
 struct InstanceState {
   std::shared_ptr<const ModuleState> module;
-  EngineState* engine = nullptr;         // kept alive by `module`; counts this instance
-  int64_t* fuel = nullptr;               // in `raw`: the instrumented fuel counter, or null
-  uint32_t* flag = nullptr;              // in `raw`: the interrupt flag (runtime.h), or null
-  uint64_t fuel_added = 0;               // since instantiation, the initial fuel included
-  std::chrono::milliseconds timeout{0};  // per call from the host; 0: none
+  EngineState* engine = nullptr;             // kept alive by `module`; counts this instance
+  const engine::NativeCode* code = nullptr;  // the tier it runs on now (module->code owns it)
+  int64_t* fuel = nullptr;                   // in `raw`: the instrumented fuel counter, or null
+  uint32_t* flag = nullptr;                  // in `raw`: the interrupt flag (runtime.h), or null
+  uint64_t fuel_added = 0;                   // since instantiation, the initial fuel included
+  std::chrono::milliseconds timeout{0};      // per call from the host; 0: none
   size_t stack_bytes = 0;
   std::atomic<uint32_t> depth{0};     // guarded calls in progress (above 1 only when nested)
   std::weak_ptr<Group> group;         // weak: the group owns this
@@ -73,8 +109,9 @@ struct InstanceState {
   std::vector<std::shared_ptr<FuncState>> host_functions;  // imported host functions
 
   ~InstanceState();
+  const ws_glue& glue() const { return code->glue(); }
   ws_slot* slots() const {
-    return reinterpret_cast<ws_slot*>(static_cast<char*>(raw) + module->glue().slots_offset);
+    return reinterpret_cast<ws_slot*>(static_cast<char*>(raw) + glue().slots_offset);
   }
   // The storage behind a global, memory or table export.
   void* export_storage(size_t index) const;
@@ -86,8 +123,9 @@ struct InstanceState {
 struct FuncState {
   FuncType type;
   std::string name;  // the export name, or "host function (i32) -> ()"
-  // A guest function: called through `entry`, or imported by calling `direct` with `context`.
-  ws_entry_fn entry = nullptr;
+  // A guest function: export `export_index` of `instance`, called through the entry of the
+  // code the instance runs on, or imported by calling `direct` with `context`.
+  size_t export_index = 0;
   void* direct = nullptr;
   void* context = nullptr;
   InstanceState* instance = nullptr;  // that exported it; kept alive by `group`
@@ -95,7 +133,7 @@ struct FuncState {
   // A host function.
   HostCallback callback;
 
-  bool is_host() const { return entry == nullptr; }
+  bool is_host() const { return instance == nullptr; }
   static Func handle(std::shared_ptr<FuncState> state) { return Func(std::move(state)); }
   static const std::shared_ptr<FuncState>& of(const Func& f) { return f.state_; }
 };
@@ -149,9 +187,20 @@ Value from_ws(ValType type, const ws_val& value);
 
 // Calls a guest function of `instance` under trap recovery, with the instance's timeout and
 // stack limit, after checking the arguments. `function` only names it in error messages.
-Result<std::vector<Value>> call_guest(const FuncType& type, ws_entry_fn entry,
+Result<std::vector<Value>> call_guest(const FuncType& type, size_t export_index,
                                       InstanceState& instance, std::string_view function,
                                       std::span<const Value> args);
+
+// --- Tiers (tiering.cc)
+
+// Before a call from the host, at depth 0: moves the instance to the module's best code, and
+// under Tier::Auto counts the call towards the module's hotness. Returns the code to run.
+const engine::NativeCode& prepare_call(InstanceState& instance);
+// After that call, under Tier::Auto while the module is not hot yet: adds its time.
+void note_call_time(InstanceState& instance, uint64_t nanos);
+// Compiles the module's optimized tier now, if it has none and none is being compiled, and
+// waits for it.
+Status optimize_now(const ModuleState& module);
 // Runs fn(arg) on `instance`'s behalf: under trap recovery, its stack limit, its timeout (or
 // the deadline of an enclosing call on this thread, if earlier) and the engine-wide interrupt.
 TrapKind run_on_instance(InstanceState& instance, void (*fn)(void*), void* arg);
