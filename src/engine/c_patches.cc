@@ -1,6 +1,7 @@
 // Textual fixes to wasm2c's output: see c_patches.h.
 #include "engine/c_patches.h"
 
+#include <cctype>
 #include <string_view>
 #include <vector>
 
@@ -134,6 +135,130 @@ void tighten_instrumentation(std::string& body) {
     out.append(lines[i]).push_back('\n');
     ++i;
   }
+  body = std::move(out);
+}
+
+namespace {
+
+bool starts_with_digit_at(std::string_view line, size_t at) {
+  return at < line.size() && line[at] >= '0' && line[at] <= '9';
+}
+
+// Whether the text contains `prefix` followed by a digit.
+bool has_numbered(std::string_view line, std::string_view prefix) {
+  for (size_t at = line.find(prefix); at != std::string_view::npos;
+       at = line.find(prefix, at + 1)) {
+    if (starts_with_digit_at(line, at + prefix.size())) return true;
+  }
+  return false;
+}
+
+// Whether a statement may call out of the function (and so move a memory).
+bool calls(std::string_view line) {
+  return has_numbered(line, "w2c_wsf") || has_numbered(line, "Z_iZ_f") ||
+         line.find("CALL_INDIRECT(") != std::string_view::npos ||
+         line.find("wasm_rt_grow_memory(") != std::string_view::npos;
+}
+
+// Whether `name` (the identifier before an argument list) is one of wasm2c's loads or stores:
+// [if](32|64)_(load|store)...
+bool is_access(std::string_view name) {
+  return name.size() >= 8 && (name[0] == 'i' || name[0] == 'f') &&
+         (name.substr(1, 3) == "32_" || name.substr(1, 3) == "64_") &&
+         (name.substr(4, 4) == "load" || name.substr(4, 5) == "store");
+}
+
+struct CachedMemory {
+  std::string argument;  // "(&instance->w2c_wsm0, "
+  std::string local;     // "ws_m0"
+  std::string reload;    // "ws_m0 = instance->w2c_wsm0.data;"
+};
+
+// Rewrites the accesses to `memory` in `line`; returns whether there were any.
+bool rewrite_accesses(std::string& line, const CachedMemory& memory) {
+  bool any = false;
+  for (size_t at = line.find(memory.argument); at != std::string::npos;
+       at = line.find(memory.argument, at + 1)) {
+    size_t name_start = at;
+    while (name_start > 0 && (std::isalnum(static_cast<unsigned char>(line[name_start - 1])) ||
+                              line[name_start - 1] == '_')) {
+      --name_start;
+    }
+    if (!is_access(std::string_view(line).substr(name_start, at - name_start))) continue;
+    line.replace(at, memory.argument.size(), "(" + memory.local + ", ");
+    line.insert(name_start, "ws_");
+    any = true;
+  }
+  return any;
+}
+
+// One function's lines, from its opening line to its closing brace. Returns false, leaving
+// them as they were, when a calling statement does not end its line.
+bool cache_in_function(std::vector<std::string>& lines, const std::vector<CachedMemory>& all) {
+  std::vector<std::string> out;
+  std::vector<const CachedMemory*> used;
+  for (const CachedMemory& memory : all) {
+    bool any = false;
+    for (size_t i = 1; i < lines.size(); ++i) any |= rewrite_accesses(lines[i], memory);
+    if (any) used.push_back(&memory);
+  }
+  if (used.empty()) return true;
+  out.reserve(lines.size() + used.size());
+  out.push_back(lines[0]);
+  for (const CachedMemory* memory : used) {
+    out.push_back("  u8* " + memory->local + " = " +
+                  memory->reload.substr(memory->local.size() + 3));
+  }
+  for (size_t i = 1; i < lines.size(); ++i) {
+    std::string& line = lines[i];
+    if (calls(line)) {
+      const size_t end = line.find_last_not_of(' ');
+      if (end == std::string::npos || line[end] != ';') return false;
+      for (const CachedMemory* memory : used) line += " " + memory->reload;
+    }
+    out.push_back(std::move(line));
+  }
+  lines = std::move(out);
+  return true;
+}
+
+bool opens_function(std::string_view line) {
+  return line.starts_with("static ") && has_numbered(line, " w2c_wsf") && line.ends_with(") {");
+}
+
+}  // namespace
+
+void cache_memory_bases(std::string& body, const std::vector<bool>& imported) {
+  if (imported.empty()) return;
+  std::vector<CachedMemory> memories;
+  for (size_t i = 0; i < imported.size(); ++i) {
+    const std::string field = "instance->w2c_wsm" + std::to_string(i);
+    const std::string local = "ws_m" + std::to_string(i);
+    memories.push_back({imported[i] ? "(" + field + ", " : "(&" + field + ", ", local,
+                        local + " = " + field + (imported[i] ? "->data;" : ".data;")});
+  }
+  std::string out;
+  out.reserve(body.size() + body.size() / 8);
+  std::vector<std::string> function;
+  size_t start = 0;
+  while (start < body.size()) {
+    size_t end = body.find('\n', start);
+    if (end == std::string::npos) end = body.size();
+    std::string_view line(body.data() + start, end - start);
+    start = end + 1;
+    if (function.empty() && !opens_function(line)) {
+      out.append(line).push_back('\n');
+      continue;
+    }
+    function.emplace_back(line);
+    if (line != "}") continue;
+    std::vector<std::string> original = function;
+    if (!cache_in_function(function, memories)) function = std::move(original);
+    for (const std::string& l : function) out.append(l).push_back('\n');
+    function.clear();
+  }
+  for (const std::string& l : function) out.append(l).push_back('\n');
+  if (!body.ends_with('\n') && !out.empty()) out.pop_back();
   body = std::move(out);
 }
 

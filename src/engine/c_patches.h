@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 namespace wasm_sandbox::engine {
 
@@ -17,5 +18,15 @@ void patch_float_negation(std::string& body);
 //   if (((s64)instance->w2c_wsfuel < 0) | *(volatile u32*)&instance->w2c_wsflag) {
 // The flag is read through a volatile lvalue so that no compiler can hoist it out of a loop.
 void tighten_instrumentation(std::string& body);
+
+// Loads and stores as wasm2c writes them read the memory's base address from the instance on
+// every access (`i32_load(&instance->w2c_wsm0, addr)`), and since a store through a byte
+// pointer may change anything, a compiler must reload it after every store. This keeps the
+// base of memory I in a local, `u8* ws_mI`, per function that accesses it: read at entry and
+// again after every statement that calls (a call or memory.grow may move it), and rewrites
+// the accesses to the prelude's ws_* variants, which take the base. `imported[I]` says whether
+// memory I is imported (the instance then holds a pointer to it). A function whose text has
+// an unexpected shape is left as it was.
+void cache_memory_bases(std::string& body, const std::vector<bool>& imported);
 
 }  // namespace wasm_sandbox::engine

@@ -124,10 +124,14 @@ Result<std::vector<uint8_t>> compile_shared_object(const CCompiler& compiler,
     return Error(ErrorKind::Io, module + ": cannot make a temporary directory for the compiler");
   }
   // Flags the generated code needs, after the configurable ones: position-independent code
-  // in a shared object that exports only ws_module_glue, and no warnings about generated C.
+  // in a shared object that exports only ws_module_glue; calls stay calls (a recursion that
+  // became a loop would never exhaust the stack, so a runaway one would run forever instead
+  // of trapping); floating point keeps signaling NaNs in mind (x * 1.0 must still quiet a
+  // NaN, as wasm requires, not fold to x); no warnings about generated C.
   std::vector<std::string> base{compiler.path};
   base.insert(base.end(), compiler.flags.begin(), compiler.flags.end());
-  for (const char* flag : {"-std=gnu11", "-fPIC", "-fvisibility=hidden", "-w"}) {
+  for (const char* flag : {"-std=gnu11", "-fPIC", "-fvisibility=hidden",
+                           "-fno-optimize-sibling-calls", "-fsignaling-nans", "-w"}) {
     base.emplace_back(flag);
   }
   const fs::path so = dir.path() / "module.so";

@@ -57,6 +57,49 @@ static int ws_popcount64(uint64_t x) {
 #define __builtin_popcount(x) ws_popcount64((uint32_t)(x))
 #define __builtin_popcountll(x) ws_popcount64(x)
 #endif
+/* Loads and stores from a memory's base address (c_patches.h, cache_memory_bases). As
+ * wasm2c's own, a load's value is forced into a register, so that a load whose value is not
+ * used still happens, and traps when out of bounds. */
+#ifdef __GNUC__
+#define WS_KEEP(x) __asm__("" ::"r"(x))
+#else
+#define WS_KEEP(x)
+#endif
+#define WS_LOAD(name, t1, t2, t3)                                      \
+  static inline t3 ws_##name(uint8_t* base, uint64_t addr) {           \
+    t1 result;                                                         \
+    memcpy(&result, base + addr, sizeof(t1));                          \
+    WS_KEEP(result);                                                   \
+    return (t3)(t2)result;                                             \
+  }
+#define WS_STORE(name, t1, t2)                                         \
+  static inline void ws_##name(uint8_t* base, uint64_t addr, t2 value) { \
+    t1 wrapped = (t1)value;                                            \
+    memcpy(base + addr, &wrapped, sizeof(t1));                         \
+  }
+WS_LOAD(i32_load, uint32_t, uint32_t, uint32_t)
+WS_LOAD(i64_load, uint64_t, uint64_t, uint64_t)
+WS_LOAD(f32_load, float, float, float)
+WS_LOAD(f64_load, double, double, double)
+WS_LOAD(i32_load8_s, int8_t, int32_t, uint32_t)
+WS_LOAD(i64_load8_s, int8_t, int64_t, uint64_t)
+WS_LOAD(i32_load8_u, uint8_t, uint32_t, uint32_t)
+WS_LOAD(i64_load8_u, uint8_t, uint64_t, uint64_t)
+WS_LOAD(i32_load16_s, int16_t, int32_t, uint32_t)
+WS_LOAD(i64_load16_s, int16_t, int64_t, uint64_t)
+WS_LOAD(i32_load16_u, uint16_t, uint32_t, uint32_t)
+WS_LOAD(i64_load16_u, uint16_t, uint64_t, uint64_t)
+WS_LOAD(i64_load32_s, int32_t, int64_t, uint64_t)
+WS_LOAD(i64_load32_u, uint32_t, uint64_t, uint64_t)
+WS_STORE(i32_store, uint32_t, uint32_t)
+WS_STORE(i64_store, uint64_t, uint64_t)
+WS_STORE(f32_store, float, float)
+WS_STORE(f64_store, double, double)
+WS_STORE(i32_store8, uint8_t, uint32_t)
+WS_STORE(i32_store16, uint16_t, uint32_t)
+WS_STORE(i64_store8, uint8_t, uint64_t)
+WS_STORE(i64_store16, uint16_t, uint64_t)
+WS_STORE(i64_store32, uint32_t, uint64_t)
 /* f32.neg / f64.neg flip the sign bit, also of NaNs (tcc computes 0 - x). */
 static float ws_fneg32(float x) {
   uint32_t b;
@@ -387,6 +430,11 @@ void rename_interface(wabt::Module& ir, const ModuleInfo& info) {
     ir.tables[i]->name = "$wsT" + std::to_string(i);
     ir.table_bindings.emplace(ir.tables[i]->name, wabt::Binding(static_cast<wabt::Index>(i)));
   }
+  ir.memory_bindings.clear();
+  for (size_t i = 0; i < ir.memories.size(); ++i) {
+    ir.memories[i]->name = "$wsm" + std::to_string(i);
+    ir.memory_bindings.emplace(ir.memories[i]->name, wabt::Binding(static_cast<wabt::Index>(i)));
+  }
   ir.global_bindings.clear();
   for (size_t i = 0; i < ir.globals.size(); ++i) ir.globals[i]->name = "$wsg" + std::to_string(i);
   for (const wabt::Export* exp : ir.exports) {
@@ -487,6 +535,9 @@ Result<std::string> generate_c(wabt::Module& ir, const ModuleInfo& info,
   source.append(h.begin(), h.end());
   std::string body(reinterpret_cast<const char*>(c.data()), c.size());
   patch_float_negation(body);
+  std::vector<bool> imported_memories(ir.memories.size(), false);
+  for (size_t i = 0; i < ir.num_memory_imports; ++i) imported_memories[i] = true;
+  cache_memory_bases(body, imported_memories);
   tighten_instrumentation(body);
   constexpr std::string_view kInclude = "#include \"m.h\"\n";
   if (size_t at = body.find(kInclude); at != std::string::npos) {
