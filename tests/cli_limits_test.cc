@@ -12,24 +12,8 @@
 namespace wasm_sandbox {
 namespace {
 
-struct CliRun {
-  int exit_code;
-  std::string out;  // stdout then stderr
-  double ms;
-};
-
-CliRun cli(const std::string& args) {
-  const auto start = std::chrono::steady_clock::now();
-  FILE* pipe = popen((std::string(CLI_PATH) + " " + args + " 2>&1").c_str(), "r");
-  CliRun run{-1, "", 0};
-  std::array<char, 4096> buf;
-  while (size_t n = fread(buf.data(), 1, buf.size(), pipe)) run.out.append(buf.data(), n);
-  const int status = pclose(pipe);
-  run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  run.ms =
-      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-  return run;
-}
+using testing::cli;
+using testing::CliRun;
 
 std::string write_wat(const std::string& name, std::string_view text) {
   const std::string path = ::testing::TempDir() + "/" + name;

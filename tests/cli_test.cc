@@ -13,21 +13,8 @@ namespace {
 
 using testing::guest;
 
-struct CliRun {
-  int exit_code;
-  std::string out;  // stdout then stderr
-};
-
-CliRun cli(const std::string& args) {
-  const std::string command = std::string(CLI_PATH) + " " + args + " 2>&1";
-  FILE* pipe = popen(command.c_str(), "r");
-  CliRun run{-1, ""};
-  std::array<char, 4096> buf;
-  while (size_t n = fread(buf.data(), 1, buf.size(), pipe)) run.out.append(buf.data(), n);
-  const int status = pclose(pipe);
-  run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return run;
-}
+using testing::cli;
+using testing::CliRun;
 
 TEST(CliTest, CallPrintsResultsOnePerLine) {
   CliRun r = cli("call " + guest("add.wasm") + " add 5 3");

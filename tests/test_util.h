@@ -2,7 +2,11 @@
 #pragma once
 
 #include <gtest/gtest.h>
+#include <sys/wait.h>
 
+#include <array>
+#include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -34,6 +38,29 @@ inline Module load_wat(const Engine& engine, std::string_view text) {
   auto module = engine.load_wat(text, "test.wat");
   EXPECT_TRUE(module.ok()) << module.error().message();
   return std::move(module).value();
+}
+
+// One run of the `wasm-sandbox` command.
+struct CliRun {
+  int exit_code;
+  std::string out;  // stdout then stderr
+  double ms;        // wall-clock time
+};
+
+// Runs `PREFIX wasm-sandbox ARGS 2>&1` through the shell; PREFIX can set the environment
+// (e.g. "env PATH=/nonexistent ").
+inline CliRun cli(const std::string& args, const std::string& prefix = "") {
+  const auto start = std::chrono::steady_clock::now();
+  const std::string command = prefix + std::string(CLI_PATH) + " " + args + " 2>&1";
+  FILE* pipe = popen(command.c_str(), "r");
+  CliRun run{-1, "", 0};
+  std::array<char, 4096> buf;
+  while (size_t n = fread(buf.data(), 1, buf.size(), pipe)) run.out.append(buf.data(), n);
+  const int status = pclose(pipe);
+  run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  run.ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  return run;
 }
 
 }  // namespace wasm_sandbox::testing

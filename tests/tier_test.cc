@@ -49,6 +49,7 @@ EngineConfig auto_config(uint64_t hot_calls) {
   config.tier = Tier::Auto;
   config.optimizer.hot_calls = hot_calls;
   config.optimizer.hot_time = std::chrono::hours(1);
+  config.cache.disk = false;  // each test compiles: none finds another's artifact
   return config;
 }
 

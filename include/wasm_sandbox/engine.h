@@ -108,13 +108,21 @@ struct EngineConfig {
 // "baseline", "optimized", "auto"
 const char* to_string(Tier tier);
 
+// Where a module's code came from.
+enum class CacheHit {
+  None,    // compiled now
+  Memory,  // the in-process cache: a module loaded from the same bytes is alive
+  Disk,    // the artifact cache on disk
+};
+
 // Time spent loading a module, by stage, and the sizes involved.
 struct CompileStats {
-  double decode_ms = 0;    // read + validate
-  double generate_ms = 0;  // wasm -> C
-  double compile_ms = 0;   // C -> machine code (by the tier the module was loaded with)
-  size_t c_bytes = 0;      // generated C
-  size_t code_bytes = 0;   // machine code and data
+  CacheHit cache = CacheHit::None;  // on a hit, only compile_ms (loading) and code_bytes count
+  double decode_ms = 0;             // read + validate
+  double generate_ms = 0;           // wasm -> C
+  double compile_ms = 0;            // C -> machine code (by the tier the module was loaded with)
+  size_t c_bytes = 0;               // generated C
+  size_t code_bytes = 0;            // machine code and data
 };
 
 // The imports an instantiation draws from, by (module, name).
@@ -173,8 +181,22 @@ class Engine {
   Result<Module> load(std::span<const uint8_t> wasm, std::string_view name = "module.wasm") const;
   // WebAssembly text.
   Result<Module> load_wat(std::string_view text, std::string_view name = "module.wat") const;
-  // A file holding a binary module, or text (anything not starting with "\0asm").
+  // A file holding a binary module, an artifact (compile_artifact()), or text (anything not
+  // starting with "\0asm" or "\0wsa").
   Result<Module> load_file(const std::filesystem::path& path) const;
+
+  // Ahead of time: compiles `wasm` with the optimized tier into an artifact, bytes that
+  // load_artifact() turns into a Module without a compiler, on a machine with the same engine
+  // version and a CPU with the features of this one. The artifact carries this engine's
+  // instrumentation (EngineConfig::fuel, interruptible); an engine with other settings
+  // refuses it.
+  Result<std::vector<uint8_t>> compile_artifact(std::span<const uint8_t> wasm,
+                                                std::string_view name = "module.wasm") const;
+  // Errors name `name`: a malformed or corrupt artifact (InvalidModule), one from another
+  // engine version or for a CPU lacking features (Unsupported), or compiled with other
+  // instrumentation (InvalidArgument).
+  Result<Module> load_artifact(std::span<const uint8_t> artifact,
+                               std::string_view name = "module.wsa") const;
 
   const EngineConfig& config() const;
   // Makes every call running in the engine's instances stop with TrapKind::Interrupted at

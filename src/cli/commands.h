@@ -63,6 +63,25 @@ struct RunOptions {
 // Runs a WASI program's _start; returns its exit status (134 if it trapped).
 int run_run(const RunOptions& options);
 
+struct CompileOptions {
+  std::string module;
+  std::string output;
+  bool fuel = false;  // metered code, for `call`/`run` with --fuel
+};
+// Writes the optimized tier's artifact for a module (Engine::compile_artifact).
+int run_compile(const CompileOptions& options);
+
+struct BenchOptions {
+  std::string what;  // "cold-start"
+  std::string module;
+  std::string function;  // the first call; empty: _start, else the first export without params
+  unsigned runs = 20;
+  bool child = false;  // one measurement, in this process (the parent spawns these)
+};
+// `bench cold-start`: load from the artifact cache + instantiate + first call, each in a new
+// process; prints the median as `cold-start-us: N`.
+int run_bench(const BenchOptions& options);
+
 // Prints "wasm-sandbox: MESSAGE" on stderr.
 void print_error(const std::string& message);
 

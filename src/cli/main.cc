@@ -70,6 +70,26 @@ int main(int argc, char** argv) {
   wast_cmd->add_flag("-v,--verbose", wast.verbose, "print every failing assertion");
   add_safety_options(wast_cmd, wast.safety);
 
+  CompileOptions compile;
+  auto* compile_cmd = app.add_subcommand(
+      "compile", "Compile a module ahead of time into an artifact that call and run accept");
+  compile_cmd->add_option("module", compile.module, "module file (.wasm)")->required();
+  compile_cmd->add_option("-o,--output", compile.output, "artifact file to write")->required();
+  compile_cmd->add_flag("--fuel", compile.fuel, "meter with fuel (for call/run --fuel N)");
+
+  BenchOptions bench;
+  auto* bench_cmd = app.add_subcommand("bench", "Measure the engine on a module");
+  bench_cmd->add_option("what", bench.what, "cold-start")
+      ->required()
+      ->check(CLI::IsMember({"cold-start"}));
+  bench_cmd->add_option("module", bench.module, "module file (.wasm)")->required();
+  bench_cmd->add_option("--function", bench.function,
+                        "the function to call first (default: _start, else the first export "
+                        "without parameters)");
+  bench_cmd->add_option("--runs", bench.runs, "processes to measure (the median is printed)")
+      ->check(CLI::Range(1, 1000));
+  bench_cmd->add_flag("--child", bench.child, "measure once in this process")->group("");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -83,5 +103,7 @@ int main(int argc, char** argv) {
   if (*run_cmd) return run_run(run);
   if (*inspect_cmd) return run_inspect(inspect);
   if (*wast_cmd) return run_wast(wast);
+  if (*compile_cmd) return run_compile(compile);
+  if (*bench_cmd) return run_bench(bench);
   return kExitUsage;
 }

@@ -1,12 +1,15 @@
 // Engine: runs the pipeline decode -> generate C -> compile, and wraps the result as a Module.
 #include <atomic>
 #include <chrono>
+#include <cstring>
 #include <fstream>
 #include <iterator>
 #include <optional>
 
+#include "engine/artifact.h"
 #include "engine/compile_tcc.h"
 #include "engine/decode.h"
+#include "engine/hash.h"
 #include "runtime/runtime.h"
 #include "sandbox/optimize.h"
 #include "sandbox/state.h"
@@ -48,57 +51,178 @@ void Engine::interrupt_all() const {
   }
 }
 
-Result<Module> Engine::load(std::span<const uint8_t> wasm, std::string_view name) const {
-  const EngineConfig& config = state_->config;
-  const auto began = std::chrono::steady_clock::now();
-  auto generated = detail::generate(*state_, wasm, name, began);
-  if (!generated) return std::move(generated).error();
+namespace {
 
+using Clock = std::chrono::steady_clock;
+
+double ms_since(Clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+}
+
+// The state of a Module over `code`, named `name` (the code may have been loaded under
+// another name).
+std::shared_ptr<detail::ModuleState> make_module(std::shared_ptr<detail::EngineState> engine,
+                                                 std::shared_ptr<detail::ModuleCode> code,
+                                                 std::string_view name, const CompileStats& stats) {
   auto state = std::make_shared<detail::ModuleState>();
-  state->engine = state_;
-  state->info = std::move(generated->info);
-  state->stats = generated->stats;
-  auto code = std::make_shared<detail::ModuleCode>();
-  code->policy = config.tier;
-  const auto start = std::chrono::steady_clock::now();
-  if (config.tier == Tier::Optimized) {
-    auto optimized = detail::compile_optimized(*state_, generated->c, name, began, nullptr);
-    if (!optimized) return std::move(optimized).error();
-    code->first = std::move(optimized->code);
-    code->first_is_optimized = true;
-  } else {
-    auto baseline = engine::compile_with_tcc(generated->c, name);
-    if (!baseline) return std::move(baseline).error();
-    code->first = std::move(*baseline);
-    if (config.tier == Tier::Auto) {
-      code->wasm.assign(wasm.begin(), wasm.end());
-      code->name = std::string(name);
-    }
-  }
-  state->stats.compile_ms =
-      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-  if (const auto spent = std::chrono::duration_cast<std::chrono::milliseconds>(
-          std::chrono::steady_clock::now() - began);
-      spent > config.limits.compile_time) {
-    return Error(ErrorKind::LimitExceeded,
-                 std::string(name) + ": compiling took " + std::to_string(spent.count()) +
-                     " ms by the end of compiling the C, more than the limit of " +
-                     std::to_string(config.limits.compile_time.count()) +
-                     " ms (Limits::compile_time)");
-  }
+  state->engine = std::move(engine);
+  state->info = code->info;
+  state->info.name = std::string(name);
+  state->stats = stats;
   state->stats.code_bytes = code->first->code_size();
-  const ws_glue& glue = code->first->glue();
-  if (glue.import_count != state->info.imports.size() ||
-      glue.export_count != state->info.exports.size()) {
-    return Error(ErrorKind::Internal, std::string(name) + ": generated glue does not match");
-  }
-  glue.init_module();
-  code->best.store(code->first.get());
   state->code = std::move(code);
   for (size_t i = 0; i < state->info.exports.size(); ++i) {
     state->export_index.emplace(state->info.exports[i].name, i);
   }
-  return Module(std::move(state));
+  return state;
+}
+
+// An artifact starts with "\0wsa" (engine/artifact.h), a module with "\0asm".
+bool looks_like_artifact(std::span<const uint8_t> bytes) {
+  return bytes.size() >= 4 && std::memcmp(bytes.data(), "\0wsa", 4) == 0;
+}
+
+}  // namespace
+
+// The code a module starts with: from the in-process cache, from the disk cache, or built
+// now by the tier the engine asks for.
+Result<Module> Engine::load(std::span<const uint8_t> wasm, std::string_view name) const {
+  const EngineConfig& config = state_->config;
+  const auto began = Clock::now();
+  if (wasm.size() > config.limits.module_bytes) {
+    return Error(ErrorKind::LimitExceeded,
+                 std::string(name) + ": module of " + std::to_string(wasm.size()) +
+                     " bytes, more than the limit of " +
+                     std::to_string(config.limits.module_bytes) + " (Limits::module_bytes)");
+  }
+  const engine::Digest hash = engine::blake2b(wasm);
+  const std::string hex = engine::to_hex(hash);
+  CompileStats stats;
+  if (config.cache.memory) {
+    std::lock_guard lock(state_->loaded_mutex);
+    if (auto it = state_->loaded.find(hex); it != state_->loaded.end()) {
+      if (auto code = it->second.lock()) {
+        stats.cache = CacheHit::Memory;
+        return Module(make_module(state_, std::move(code), name, stats));
+      }
+    }
+  }
+  auto code = std::make_shared<detail::ModuleCode>();
+  code->policy = config.tier;
+  code->module_hash = hash;
+  code->name = std::string(name);
+
+  // The optimized code from an earlier compile, in this process or another.
+  std::optional<engine::CCompiler> compiler;
+  std::string key;
+  if (config.tier != Tier::Baseline && config.cache.disk) {
+    if (auto found = detail::find_compiler(*state_, name)) {
+      compiler = std::move(*found);
+      key = detail::artifact_key(*state_, hash, *compiler);
+    }
+  }
+  if (const engine::DiskCache* cache = compiler ? detail::disk_cache(*state_) : nullptr) {
+    const auto start = Clock::now();
+    if (auto bytes = cache->get(key)) {
+      const std::string path = (cache->directory() / (key + ".wsa")).string();
+      auto artifact = engine::deserialize(*bytes, path);
+      if (!artifact) {
+        cache->remove(key);  // corrupt: never loaded, and replaced by the next compile
+      } else if (auto loaded = detail::load_artifact_code(*state_, *artifact, name)) {
+        code->first = std::move(*loaded);
+        code->first_is_optimized = true;
+        code->info = std::move(artifact->info);
+        stats.cache = CacheHit::Disk;
+        stats.compile_ms = ms_since(start);
+      }
+    }
+  }
+
+  if (!code->first) {
+    auto generated = detail::generate(*state_, wasm, name, began);
+    if (!generated) return std::move(generated).error();
+    stats = generated->stats;
+    const auto start = Clock::now();
+    if (config.tier == Tier::Optimized) {
+      if (!compiler) {
+        auto found = detail::find_compiler(*state_, name);
+        if (!found) return std::move(found).error();
+        compiler = std::move(*found);
+      }
+      auto object =
+          detail::compile_object(*state_, *compiler, *generated, hash, name, began, nullptr);
+      if (!object) return std::move(object).error();
+      if (const engine::DiskCache* cache =
+              config.cache.disk ? detail::disk_cache(*state_) : nullptr) {
+        (void)cache->put(key, engine::serialize(object->artifact));
+      }
+      auto loaded = detail::load_artifact_code(*state_, object->artifact, name);
+      if (!loaded) return std::move(loaded).error();
+      code->first = std::move(*loaded);
+      code->first_is_optimized = true;
+    } else {
+      auto baseline = engine::compile_with_tcc(generated->c, name);
+      if (!baseline) return std::move(baseline).error();
+      code->first = std::move(*baseline);
+      if (config.tier == Tier::Auto) code->wasm.assign(wasm.begin(), wasm.end());
+    }
+    stats.compile_ms = ms_since(start);
+    code->info = std::move(generated->info);
+    if (const auto spent =
+            std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - began);
+        spent > config.limits.compile_time) {
+      return Error(ErrorKind::LimitExceeded,
+                   std::string(name) + ": compiling took " + std::to_string(spent.count()) +
+                       " ms by the end of compiling the C, more than the limit of " +
+                       std::to_string(config.limits.compile_time.count()) +
+                       " ms (Limits::compile_time)");
+    }
+    const ws_glue& glue = code->first->glue();
+    if (glue.import_count != code->info.imports.size() ||
+        glue.export_count != code->info.exports.size()) {
+      return Error(ErrorKind::Internal, std::string(name) + ": generated glue does not match");
+    }
+  }
+  code->first->glue().init_module();
+  code->best.store(code->first.get());
+  if (config.cache.memory) {
+    std::lock_guard lock(state_->loaded_mutex);
+    state_->loaded[hex] = code;
+  }
+  return Module(make_module(state_, std::move(code), name, stats));
+}
+
+Result<std::vector<uint8_t>> Engine::compile_artifact(std::span<const uint8_t> wasm,
+                                                      std::string_view name) const {
+  const auto began = Clock::now();
+  auto compiler = detail::find_compiler(*state_, name);
+  if (!compiler) return std::move(compiler).error();
+  auto generated = detail::generate(*state_, wasm, name, began);
+  if (!generated) return std::move(generated).error();
+  auto object = detail::compile_object(*state_, *compiler, *generated, engine::blake2b(wasm), name,
+                                       began, nullptr);
+  if (!object) return std::move(object).error();
+  return engine::serialize(object->artifact);
+}
+
+Result<Module> Engine::load_artifact(std::span<const uint8_t> bytes, std::string_view name) const {
+  const auto began = Clock::now();
+  auto artifact = engine::deserialize(bytes, name);
+  if (!artifact) return std::move(artifact).error();
+  auto loaded = detail::load_artifact_code(*state_, *artifact, name);
+  if (!loaded) return std::move(loaded).error();
+  auto code = std::make_shared<detail::ModuleCode>();
+  code->policy = Tier::Optimized;
+  code->first = std::move(*loaded);
+  code->first_is_optimized = true;
+  code->module_hash = artifact->module_hash;
+  code->name = std::string(name);
+  code->info = std::move(artifact->info);
+  code->first->glue().init_module();
+  code->best.store(code->first.get());
+  CompileStats stats;
+  stats.compile_ms = ms_since(began);
+  return Module(make_module(state_, std::move(code), name, stats));
 }
 
 Result<Module> Engine::load_wat(std::string_view text, std::string_view name) const {
@@ -135,6 +259,7 @@ Result<Module> Engine::load_file(const std::filesystem::path& path) const {
                              std::istreambuf_iterator<char>());
   if (in.bad()) return Error(ErrorKind::Io, name + ": read error");
   if (bytes.empty()) return Error(ErrorKind::InvalidModule, name + ": file is empty");
+  if (looks_like_artifact(bytes)) return load_artifact(bytes, name);
   // .wat is text and .wasm binary; anything else is binary if it starts with the magic.
   const auto ext = path.extension();
   const bool text = ext == ".wat" || (ext != ".wasm" && !engine::looks_like_binary(bytes));

@@ -4,8 +4,10 @@
 #include <algorithm>
 #include <thread>
 
+#include "engine/build_id.h"
 #include "engine/compile_cc.h"
 #include "engine/decode.h"
+#include "engine/disk_cache.h"
 #include "engine/generate_c.h"
 #include "engine/instrument.h"
 #include "engine/load_shared.h"
@@ -60,32 +62,118 @@ Result<GeneratedModule> generate(const EngineState& engine, std::span<const uint
   return out;
 }
 
-Result<OptimizedCode> compile_optimized(const EngineState& engine, const std::string& c,
-                                        std::string_view name, Clock::time_point began,
-                                        const std::atomic<bool>* cancel) {
+Result<engine::CCompiler> find_compiler(const EngineState& engine, std::string_view name) {
   const OptimizerConfig& config = engine.config.optimizer;
   auto compiler = engine::find_c_compiler(config.compiler, config.flags);
   if (!compiler) {
     return Error(compiler.error().kind(), std::string(name) + ": " + compiler.error().message());
   }
+  return compiler;
+}
+
+uint32_t instrumentation_of(const EngineConfig& config) {
+  return (config.fuel ? engine::kInstrumentFuel : 0) |
+         (config.interruptible ? engine::kInstrumentInterrupts : 0);
+}
+
+Result<OptimizedObject> compile_object(const EngineState& engine, const engine::CCompiler& compiler,
+                                       const GeneratedModule& generated,
+                                       const engine::Digest& module_hash, std::string_view name,
+                                       Clock::time_point began, const std::atomic<bool>* cancel) {
+  const OptimizerConfig& config = engine.config.optimizer;
   const auto start = Clock::now();
   const unsigned jobs =
       config.jobs ? config.jobs : std::max(1u, std::thread::hardware_concurrency());
-  const std::vector<std::string> units{c};
-  auto bytes = engine::compile_shared_object(*compiler, units, name, jobs,
+  const std::vector<std::string> units{generated.c};
+  auto bytes = engine::compile_shared_object(compiler, units, name, jobs,
                                              began + engine.config.limits.compile_time, cancel);
   if (!bytes) return std::move(bytes).error();
-  auto code = engine::load_shared_object(*bytes, name);
-  if (!code) return std::move(code).error();
-  return OptimizedCode{std::move(*code), ms_since(start)};
+  OptimizedObject out;
+  out.artifact.engine_version = std::string(engine::engine_version());
+  out.artifact.cpu = engine::current_cpu();
+  out.artifact.compiler = compiler.describe();
+  out.artifact.instrumentation = instrumentation_of(engine.config);
+  out.artifact.module_hash = module_hash;
+  out.artifact.info = generated.info;
+  out.artifact.code = std::move(*bytes);
+  out.compile_ms = ms_since(start);
+  return out;
 }
 
-Result<OptimizedCode> build_optimized(const EngineState& engine, std::span<const uint8_t> wasm,
-                                      std::string_view name, const std::atomic<bool>* cancel) {
+std::string artifact_key(const EngineState& engine, const engine::Digest& module_hash,
+                         const engine::CCompiler& compiler) {
+  engine::Hasher hasher;
+  hasher.update(std::span<const uint8_t>(module_hash));
+  hasher.update(engine::engine_version());
+  hasher.update(std::string_view("\0", 1)).update(compiler.identity);
+  for (const std::string& flag : compiler.flags) {
+    hasher.update(std::string_view("\0", 1)).update(flag);
+  }
+  const std::string bits = std::to_string(instrumentation_of(engine.config));
+  hasher.update(std::string_view("\0", 1)).update(bits);
+  return engine::to_hex(hasher.finish());
+}
+
+const engine::DiskCache* disk_cache(EngineState& engine) {
+  if (!engine.config.cache.disk) return nullptr;
+  std::call_once(engine.disk_once, [&] {
+    auto cache =
+        engine::DiskCache::open({engine.config.cache.directory, engine.config.cache.max_bytes});
+    if (cache) {
+      engine.disk.emplace(std::move(*cache));
+    } else {
+      engine.disk_error = std::move(cache).error();
+    }
+  });
+  return engine.disk ? &*engine.disk : nullptr;
+}
+
+Result<std::unique_ptr<engine::NativeCode>> load_artifact_code(const EngineState& engine,
+                                                               const engine::Artifact& artifact,
+                                                               std::string_view name) {
+  if (Status s = engine::check_compatible(artifact, name); !s) return std::move(s).error();
+  const uint32_t want = instrumentation_of(engine.config);
+  if (artifact.instrumentation != want) {
+    auto describe = [](uint32_t bits) {
+      std::string out = bits & engine::kInstrumentFuel ? "fuel metering" : "no fuel metering";
+      out += bits & engine::kInstrumentInterrupts ? " and interrupt checks"
+                                                  : " and no interrupt checks";
+      return out;
+    };
+    return Error(ErrorKind::InvalidArgument,
+                 std::string(name) + ": compiled with " + describe(artifact.instrumentation) +
+                     ", but the engine wants " + describe(want) +
+                     " (EngineConfig::fuel, interruptible; `wasm-sandbox compile --fuel`)");
+  }
+  auto code = engine::load_shared_object(artifact.code, name);
+  if (!code) return std::move(code).error();
+  const ws_glue& glue = (*code)->glue();
+  if (glue.import_count != artifact.info.imports.size() ||
+      glue.export_count != artifact.info.exports.size()) {
+    return Error(ErrorKind::InvalidModule,
+                 std::string(name) + ": the artifact's code does not match its interface");
+  }
+  return code;
+}
+
+Result<std::unique_ptr<engine::NativeCode>> build_optimized(EngineState& engine,
+                                                            std::span<const uint8_t> wasm,
+                                                            const engine::Digest& module_hash,
+                                                            std::string_view name,
+                                                            const std::atomic<bool>* cancel) {
   const auto began = Clock::now();
+  auto compiler = find_compiler(engine, name);
+  if (!compiler) return std::move(compiler).error();
   auto generated = generate(engine, wasm, name, began);
   if (!generated) return std::move(generated).error();
-  return compile_optimized(engine, generated->c, name, began, cancel);
+  auto object = compile_object(engine, *compiler, *generated, module_hash, name, began, cancel);
+  if (!object) return std::move(object).error();
+  if (const engine::DiskCache* cache = disk_cache(engine)) {
+    // A full or unwritable cache costs the next process a compile, nothing more.
+    (void)cache->put(artifact_key(engine, module_hash, *compiler),
+                     engine::serialize(object->artifact));
+  }
+  return load_artifact_code(engine, object->artifact, name);
 }
 
 }  // namespace wasm_sandbox::detail

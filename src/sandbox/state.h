@@ -14,6 +14,8 @@
 #include <unordered_set>
 #include <vector>
 
+#include "engine/disk_cache.h"
+#include "engine/hash.h"
 #include "engine/module_info.h"
 #include "engine/native_code.h"
 #include "runtime/memory.h"
@@ -24,6 +26,7 @@
 namespace wasm_sandbox::detail {
 
 struct InstanceState;
+struct ModuleCode;
 
 // Shared by the engine's handle, its modules and their instances. Thread-safe.
 struct EngineState {
@@ -35,6 +38,15 @@ struct EngineState {
   std::atomic<uint32_t> instances{0};  // alive
   std::mutex live_mutex;
   std::unordered_set<InstanceState*> live;  // instances with an interrupt flag
+
+  // The artifact cache on disk (optimize.h, disk_cache()), opened on first use.
+  std::once_flag disk_once;
+  std::optional<engine::DiskCache> disk;
+  std::optional<Error> disk_error;  // why it could not be opened
+
+  // The in-process module cache (CacheConfig::memory): module hash (hex) -> its code.
+  std::mutex loaded_mutex;
+  std::unordered_map<std::string, std::weak_ptr<ModuleCode>> loaded;
 };
 
 // A module's machine code, in its tiers (tiering.cc); shared by every Module loaded from the
@@ -46,6 +58,8 @@ struct ModuleCode {
   std::unique_ptr<engine::NativeCode> first;  // what the module was loaded with
   bool first_is_optimized = false;
   Tier policy = Tier::Baseline;
+  engine::ModuleInfo info;  // named after the first load
+  engine::Digest module_hash{};
 
   // The best code there is now: `first`, then `optimized` once it exists. Instances move to
   // it between calls.

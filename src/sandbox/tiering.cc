@@ -88,14 +88,15 @@ void compile_in_background(std::shared_ptr<EngineState> engine, ModuleCode* code
     wasm = std::move(code->wasm);
     name = code->name;
   }
-  Result<OptimizedCode> built = Error(ErrorKind::Internal, name + ": the compile was cancelled");
+  Result<std::unique_ptr<engine::NativeCode>> built =
+      Error(ErrorKind::Internal, name + ": the compile was cancelled");
   if (compile_slots().acquire(jobs(engine->config.optimizer), code->cancel)) {
-    built = build_optimized(*engine, wasm, name, &code->cancel);
+    built = build_optimized(*engine, wasm, code->module_hash, name, &code->cancel);
     compile_slots().release();
   }
   std::lock_guard lock(code->mutex);
   if (built) {
-    install_optimized(*code, std::move(built->code));
+    install_optimized(*code, std::move(*built));
   } else {
     code->optimize_error = std::move(built).error();
   }
