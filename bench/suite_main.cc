@@ -18,19 +18,25 @@ namespace {
 using namespace wasm_sandbox;
 using bench::kKernels;
 
+// Milliseconds per call: after a warm-up call, seven samples of enough calls to take at least
+// 20 ms each (short kernels would otherwise be measured at the clock's noise); the median.
 template <class Fn>
 double median_ms(Fn&& fn) {
-  fn();  // warm-up
+  using Clock = std::chrono::steady_clock;
+  auto ms_since = [](Clock::time_point start) {
+    return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+  };
+  const auto warm = Clock::now();
+  fn();
+  const int reps = std::max(1, static_cast<int>(std::ceil(20.0 / std::max(ms_since(warm), 1e-3))));
   std::vector<double> times;
-  for (int i = 0; i < 5; ++i) {
-    const auto start = std::chrono::steady_clock::now();
-    fn();
-    times.push_back(
-        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
-            .count());
+  for (int i = 0; i < 7; ++i) {
+    const auto start = Clock::now();
+    for (int r = 0; r < reps; ++r) fn();
+    times.push_back(ms_since(start) / reps);
   }
   std::sort(times.begin(), times.end());
-  return times[2];
+  return times[3];
 }
 
 uint64_t result_bits(const Value& v) {

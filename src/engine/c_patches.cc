@@ -57,7 +57,7 @@ size_t tighten_at(const std::vector<std::string_view>& lines, size_t i, std::str
   // if (flag) {
   if (std::string_view c = assigned(line(0), kFlag); !c.empty()) {
     if (!is(line(1), "if (" + std::string(c) + ") {")) return 0;
-    out.append(indent).append("if (").append(kFlagVolatile).append(") {\n");
+    out.append(indent).append("if (WS_UNLIKELY(").append(kFlagVolatile).append(")) {\n");
     return 2;
   }
   std::string_view a = assigned(line(0), kFuel);
@@ -78,14 +78,14 @@ size_t tighten_at(const std::vector<std::string_view>& lines, size_t i, std::str
   if (c.empty()) return 0;
   const std::string test = "((s64)" + std::string(kFuel) + " < 0)";
   if (is(line(3), "if (" + std::string(c) + ") {")) {
-    out.append(indent).append("if (").append(test).append(") {\n");
+    out.append(indent).append("if (WS_UNLIKELY(").append(test).append(")) {\n");
     return 4;
   }
   std::string_view d = assigned(line(3), kFlag);
   if (!d.empty() && is(line(4), std::string(c) + " |= " + std::string(d) + ";") &&
       is(line(5), "if (" + std::string(c) + ") {")) {
-    out.append(indent).append("if (").append(test).append(" | ").append(kFlagVolatile);
-    out.append(") {\n");
+    out.append(indent).append("if (WS_UNLIKELY(").append(test).append(" | ");
+    out.append(kFlagVolatile).append(")) {\n");
     return 6;
   }
   return 0;

@@ -15,7 +15,7 @@ void patch_float_negation(std::string& body);
 // this rewrites each charge and check into one statement that a simple compiler like tcc
 // turns into a few instructions:
 //   instance->w2c_wsfuel -= 16ull;
-//   if (((s64)instance->w2c_wsfuel < 0) | *(volatile u32*)&instance->w2c_wsflag) {
+//   if (WS_UNLIKELY(((s64)instance->w2c_wsfuel < 0) | *(volatile u32*)&instance->w2c_wsflag)) {
 // The flag is read through a volatile lvalue so that no compiler can hoist it out of a loop.
 void tighten_instrumentation(std::string& body);
 

@@ -65,6 +65,14 @@ static int ws_popcount64(uint64_t x) {
 #else
 #define WS_KEEP(x)
 #endif
+/* The instrumentation's checks (c_patches.h) almost never fire. */
+#if defined(__GNUC__) && !defined(__TINYC__)
+#define WS_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define WS_COLD_NORETURN __attribute__((cold, noreturn))
+#else
+#define WS_UNLIKELY(x) (x)
+#define WS_COLD_NORETURN
+#endif
 #define WS_LOAD(name, t1, t2, t3)                                      \
   static inline t3 ws_##name(uint8_t* base, uint64_t addr) {           \
     t1 result;                                                         \
@@ -288,7 +296,8 @@ void write_trap_import(std::string& out, size_t k, const InstrumentedExports& ex
       "  Z_m_instance_t* m = (Z_m_instance_t*)((char*)x - offsetof(Z_m_instance_t, "
       "Z_i_instance));\n";
   out += std::string("  ws_guard_trap(") + (extra.fuel ? "Z_mZ_wsfuel(m)" : "0") + ", " +
-         (extra.flag ? "Z_mZ_wsflag(m)" : "0") + ");\n}\n";
+         (extra.flag ? "Z_mZ_wsflag(m)" : "0") + ");\n";
+  out += "#ifndef __TINYC__\n  __builtin_unreachable();\n#endif\n}\n";
 }
 
 // For code loaded as a shared object (any compiler but tcc, which links the runtime's symbols
@@ -533,6 +542,10 @@ Result<std::string> generate_c(wabt::Module& ir, const ModuleInfo& info,
   const auto& c = c_stream.output_buffer().data;
   std::string source(kPrelude);
   source.append(h.begin(), h.end());
+  if (extra.trap_import) {  // ws_guard_trap: out of the way of the code that checks
+    source += "WS_COLD_NORETURN void Z_iZ_f" + std::to_string(info.imports.size()) +
+              "(struct Z_i_instance_t*);\n";
+  }
   std::string body(reinterpret_cast<const char*>(c.data()), c.size());
   patch_float_negation(body);
   std::vector<bool> imported_memories(ir.memories.size(), false);
