@@ -182,5 +182,17 @@ TEST_F(CacheTest, CliCompilesAndRunsArtifactsWithoutACompilerOnPath) {
   EXPECT_NE(r.out.find("out of fuel"), std::string::npos) << r.out;
 }
 
+TEST_F(CacheTest, AnUnsafeCacheDirectoryIsRefusedAndSaidSo) {
+  fs::create_directories(dir_);
+  fs::permissions(dir_, fs::perms::all);  // 0777: anyone could plant code
+  EngineConfig c = config(Tier::Optimized);
+  auto module = Engine(c).load(kernels_, "kernels.wasm");
+  ASSERT_TRUE(module.ok()) << module.error().message();  // compiled, just not cached
+  EXPECT_NE(module->stats().cache_error.find(dir_.string() + ": is writable by group or others"),
+            std::string::npos)
+      << module->stats().cache_error;
+  EXPECT_TRUE(entries().empty());
+}
+
 }  // namespace
 }  // namespace wasm_sandbox

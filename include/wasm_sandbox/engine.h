@@ -118,11 +118,14 @@ enum class CacheHit {
 // Time spent loading a module, by stage, and the sizes involved.
 struct CompileStats {
   CacheHit cache = CacheHit::None;  // on a hit, only compile_ms (loading) and code_bytes count
-  double decode_ms = 0;             // read + validate
-  double generate_ms = 0;           // wasm -> C
-  double compile_ms = 0;            // C -> machine code (by the tier the module was loaded with)
-  size_t c_bytes = 0;               // generated C
-  size_t code_bytes = 0;            // machine code and data
+  // Why the disk cache is not in use, if it is enabled but could not be opened (e.g. its
+  // directory is writable by others): one line naming the directory.
+  std::string cache_error;
+  double decode_ms = 0;    // read + validate
+  double generate_ms = 0;  // wasm -> C
+  double compile_ms = 0;   // C -> machine code (by the tier the module was loaded with)
+  size_t c_bytes = 0;      // generated C
+  size_t code_bytes = 0;   // machine code and data
 };
 
 // The imports an instantiation draws from, by (module, name).

@@ -56,6 +56,9 @@ int run_call(const CallOptions& options) {
     print_error(module.error());
     return exit_code_for(module.error()) == kExitFailure ? kExitFailure : kExitUsage;
   }
+  if (!module->stats().cache_error.empty()) {
+    print_error("note: no artifact cache: " + module->stats().cache_error);
+  }
   auto instance = module->instantiate();
   if (!instance) {
     print_error(instance.error());

@@ -91,6 +91,9 @@ int run_run(const RunOptions& options) {
     print_error(module.error());
     return module.error().kind() == ErrorKind::LimitExceeded ? kExitLimit : kExitUsage;
   }
+  if (!module->stats().cache_error.empty()) {
+    print_error("note: no artifact cache: " + module->stats().cache_error);
+  }
   Imports imports;
   wasi->add_to(imports);
   auto instance = module->instantiate(imports);

@@ -115,13 +115,17 @@ Result<Module> Engine::load(std::span<const uint8_t> wasm, std::string_view name
   // The optimized code from an earlier compile, in this process or another.
   std::optional<engine::CCompiler> compiler;
   std::string key;
+  const engine::DiskCache* cache = nullptr;
+  std::string cache_error;
   if (config.tier != Tier::Baseline && config.cache.disk) {
     if (auto found = detail::find_compiler(*state_, name)) {
       compiler = std::move(*found);
       key = detail::artifact_key(*state_, hash, *compiler);
     }
+    cache = detail::disk_cache(*state_);  // after this call, disk_error is safe to read
+    if (!cache && state_->disk_error) cache_error = state_->disk_error->message();
   }
-  if (const engine::DiskCache* cache = compiler ? detail::disk_cache(*state_) : nullptr) {
+  if (cache && compiler) {
     const auto start = Clock::now();
     if (auto bytes = cache->get(key)) {
       const std::string path = (cache->directory() / (key + ".wsa")).string();
@@ -142,6 +146,7 @@ Result<Module> Engine::load(std::span<const uint8_t> wasm, std::string_view name
     auto generated = detail::generate(*state_, wasm, name, began);
     if (!generated) return std::move(generated).error();
     stats = generated->stats;
+    stats.cache_error = cache_error;
     const auto start = Clock::now();
     if (config.tier == Tier::Optimized) {
       if (!compiler) {
@@ -152,10 +157,7 @@ Result<Module> Engine::load(std::span<const uint8_t> wasm, std::string_view name
       auto object =
           detail::compile_object(*state_, *compiler, *generated, hash, name, began, nullptr);
       if (!object) return std::move(object).error();
-      if (const engine::DiskCache* cache =
-              config.cache.disk ? detail::disk_cache(*state_) : nullptr) {
-        (void)cache->put(key, engine::serialize(object->artifact));
-      }
+      if (cache) (void)cache->put(key, engine::serialize(object->artifact));
       auto loaded = detail::load_artifact_code(*state_, object->artifact, name);
       if (!loaded) return std::move(loaded).error();
       code->first = std::move(*loaded);
