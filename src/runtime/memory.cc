@@ -4,12 +4,15 @@
 //
 // One page below `data` holds the memory's header (its budget): wasm_rt_memory_t has no room
 // for it, and addresses below `data` are never computed by generated code (addresses and
-// offsets are unsigned).
+// offsets are unsigned). Freed reservations are reset and reused (ReservationPool).
 #include "runtime/memory.h"
 
 #include <sys/mman.h>
 
 #include <algorithm>
+#include <mutex>
+#include <optional>
+#include <vector>
 
 #include "runtime/runtime.h"
 
@@ -28,6 +31,75 @@ MemoryHeader* header_of(const wasm_rt_memory_t* memory) {
 
 constinit thread_local AllocationLimits* t_limits = nullptr;
 
+// Reservations of freed memories, kept for the next ones: mapping and unmapping 8 GiB of
+// address space costs more than resetting what was used of it. An entry's header page and its
+// first `accessible` bytes of data are read-write and all zero (MADV_DONTNEED on a private
+// anonymous mapping gives zero-filled pages on the next touch); the rest is inaccessible.
+struct Reservation {
+  uint8_t* base;  // the header page
+  size_t accessible;
+};
+
+class ReservationPool {
+ public:
+  static constexpr size_t kCapacity = 32;
+
+  std::optional<Reservation> take() {
+    std::lock_guard lock(mutex_);
+    if (free_.empty()) return std::nullopt;
+    Reservation r = free_.back();
+    free_.pop_back();
+    return r;
+  }
+  // False if the pool is full (the caller unmaps).
+  bool give(Reservation r) {
+    std::lock_guard lock(mutex_);
+    if (free_.size() >= kCapacity) return false;
+    free_.push_back(r);
+    return true;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::vector<Reservation> free_;
+};
+
+ReservationPool& pool() {
+  static auto* p = new ReservationPool;  // never destroyed: memories may outlive statics
+  return *p;
+}
+
+// The header page and `bytes` of data read-write, the rest of the reservation not accessible.
+uint8_t* reserve(size_t bytes) {
+  if (auto r = pool().take()) {
+    uint8_t* data = r->base + kHeaderSize;
+    const bool ok =
+        r->accessible == bytes ||
+        (r->accessible > bytes
+             ? mprotect(data + bytes, r->accessible - bytes, PROT_NONE) == 0
+             : mprotect(data + r->accessible, bytes - r->accessible, PROT_READ | PROT_WRITE) == 0);
+    if (ok) return r->base;
+    munmap(r->base, kHeaderSize + kMemoryReservation);
+  }
+  void* base = mmap(nullptr, kHeaderSize + kMemoryReservation, PROT_NONE,
+                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (base == MAP_FAILED) return nullptr;
+  // The header page and the initial pages are contiguous: one mprotect for both.
+  if (mprotect(base, kHeaderSize + bytes, PROT_READ | PROT_WRITE) != 0) {
+    munmap(base, kHeaderSize + kMemoryReservation);
+    return nullptr;
+  }
+  return static_cast<uint8_t*>(base);
+}
+
+void release(uint8_t* base, size_t accessible) {
+  if (madvise(base, kHeaderSize + accessible, MADV_DONTNEED) == 0 &&
+      pool().give({base, accessible})) {
+    return;
+  }
+  munmap(base, kHeaderSize + kMemoryReservation);
+}
+
 }  // namespace
 
 bool MemoryBudget::reserve(uint64_t bytes) {
@@ -44,12 +116,8 @@ bool allocate_memory(wasm_rt_memory_t* memory, uint32_t initial_pages, uint32_t 
   if (initial_pages > kMaxPages) return false;
   const size_t bytes = size_t{initial_pages} * kPageSize;
   if (budget && !budget->reserve(bytes)) return false;
-  void* base = mmap(nullptr, kHeaderSize + kMemoryReservation, PROT_NONE,
-                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-  auto* header_page = static_cast<uint8_t*>(base);
-  // The header page and the initial pages are contiguous: one mprotect for both.
-  if (base == MAP_FAILED || mprotect(base, kHeaderSize + bytes, PROT_READ | PROT_WRITE) != 0) {
-    if (base != MAP_FAILED) munmap(base, kHeaderSize + kMemoryReservation);
+  uint8_t* header_page = reserve(bytes);
+  if (!header_page) {
     if (budget) budget->release(bytes);
     return false;
   }
@@ -81,7 +149,7 @@ uint32_t grow_memory(wasm_rt_memory_t* memory, uint32_t delta) {
 void free_memory(wasm_rt_memory_t* memory) {
   if (memory->data) {
     if (MemoryBudget* budget = header_of(memory)->budget) budget->release(memory->size);
-    munmap(memory->data - kHeaderSize, kHeaderSize + kMemoryReservation);
+    release(memory->data - kHeaderSize, memory->size);
   }
   *memory = {};
 }
