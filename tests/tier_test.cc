@@ -185,6 +185,31 @@ TEST(TierTest, FuelCarriesOverTheSwitch) {
   EXPECT_EQ(baseline->fuel_consumed(), 2 * per_call) << "fuel must not depend on the tier";
 }
 
+TEST(TierTest, LargeModulesCompileInParallelTranslationUnits) {
+  // 600 functions, each summing a different series: about 1 MB of C.
+  std::string wat = "(module\n";
+  for (int i = 0; i < 600; ++i) {
+    wat += "(func $f" + std::to_string(i) + " (export \"f" + std::to_string(i) +
+           "\") (param i32) (result i32) (local i32)"
+           " (loop (local.set 1 (i32.add (local.get 1) (i32.mul (local.get 0) (i32.const " +
+           std::to_string(i) +
+           "))))"
+           " (br_if 0 (local.tee 0 (i32.sub (local.get 0) (i32.const 1))))) (local.get 1))\n";
+  }
+  wat += ")";
+  EngineConfig config;
+  config.tier = Tier::Optimized;
+  config.cache.disk = false;
+  Engine engine(config);
+  Module module = load_wat(engine, wat);
+  EXPECT_GE(module.stats().translation_units, 2u) << module.stats().c_bytes << " bytes of C";
+  auto instance = module.instantiate();
+  ASSERT_TRUE(instance.ok()) << instance.error().message();
+  for (int i : {0, 1, 299, 599}) {
+    EXPECT_EQ(*instance->call<int32_t>("f" + std::to_string(i), 10), 55 * i) << i;
+  }
+}
+
 TEST(TierTest, MissingCompilerIsAClearErrorAndBaselineKeepsWorking) {
   EngineConfig config = auto_config(1'000'000);
   config.optimizer.compiler = "/nonexistent/cc";

@@ -126,6 +126,9 @@ struct CompileStats {
   double compile_ms = 0;   // C -> machine code (by the tier the module was loaded with)
   size_t c_bytes = 0;      // generated C
   size_t code_bytes = 0;   // machine code and data
+  // Optimized tier: the translation units the C was split into and compiled in parallel
+  // (several for a large module, docs/tiers.md); 0 for the baseline tier.
+  size_t translation_units = 0;
 };
 
 // The imports an instantiation draws from, by (module, name).

@@ -157,6 +157,7 @@ Result<Module> Engine::load(std::span<const uint8_t> wasm, std::string_view name
       auto object =
           detail::compile_object(*state_, *compiler, *generated, hash, name, began, nullptr);
       if (!object) return std::move(object).error();
+      stats.translation_units = object->translation_units;
       if (cache) (void)cache->put(key, engine::serialize(object->artifact));
       auto loaded = detail::load_artifact_code(*state_, object->artifact, name);
       if (!loaded) return std::move(loaded).error();

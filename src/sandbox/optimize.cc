@@ -12,6 +12,7 @@
 #include "engine/instrument.h"
 #include "engine/load_shared.h"
 #include "engine/shape.h"
+#include "engine/split_c.h"
 #include "wabt/ir.h"
 
 namespace wasm_sandbox::detail {
@@ -84,7 +85,9 @@ Result<OptimizedObject> compile_object(const EngineState& engine, const engine::
   const auto start = Clock::now();
   const unsigned jobs =
       config.jobs ? config.jobs : std::max(1u, std::thread::hardware_concurrency());
-  const std::vector<std::string> units{generated.c};
+  // A large module's C in several translation units, compiled in parallel.
+  const std::vector<std::string> units = engine::split_translation_units(
+      generated.c, engine::translation_units_for(generated.c.size(), jobs));
   auto bytes = engine::compile_shared_object(compiler, units, name, jobs,
                                              began + engine.config.limits.compile_time, cancel);
   if (!bytes) return std::move(bytes).error();
@@ -97,6 +100,7 @@ Result<OptimizedObject> compile_object(const EngineState& engine, const engine::
   out.artifact.info = generated.info;
   out.artifact.code = std::move(*bytes);
   out.compile_ms = ms_since(start);
+  out.translation_units = units.size();
   return out;
 }
 

@@ -38,6 +38,7 @@ Result<GeneratedModule> generate(const EngineState& engine, std::span<const uint
 struct OptimizedObject {
   engine::Artifact artifact;
   double compile_ms = 0;
+  size_t translation_units = 0;  // the C was split into, and compiled in parallel
 };
 
 // Compiles `generated` with `compiler` into an artifact. Stops at Limits::compile_time from
