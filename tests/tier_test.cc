@@ -166,6 +166,27 @@ TEST(TierTest, AutoTierCompilesAHotModuleInTheBackground) {
   EXPECT_GE(expected, 5);
 }
 
+TEST(TierTest, ALongCallMakesItsModuleHotWhileItRuns) {
+  EngineConfig config = auto_config(1'000'000);
+  config.optimizer.hot_time = std::chrono::milliseconds(20);
+  Engine engine(config);
+  Module module = load_wat(engine, R"((module
+    (func (export "count") (param i32) (result i32) (local i32)
+      (loop (local.set 1 (i32.add (local.get 1) (i32.const 1)))
+            (br_if 0 (i32.lt_u (local.get 1) (local.get 0))))
+      (local.get 1))))");
+  auto instance = module.instantiate();
+  ASSERT_TRUE(instance.ok());
+  // One call, long enough on baseline code for the compile to start while it runs (as a
+  // WASI program's single _start would); no call after it is needed.
+  ASSERT_EQ(*instance->call<int32_t>("count", 400'000'000), 400'000'000);
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (module.tier() != Tier::Optimized && std::chrono::steady_clock::now() < give_up) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(module.tier(), Tier::Optimized);
+}
+
 TEST(TierTest, FuelCarriesOverTheSwitch) {
   EngineConfig config = auto_config(1'000'000);
   config.fuel = true;

@@ -145,14 +145,13 @@ Result<std::vector<Value>> call_guest(const FuncType& type, size_t export_index,
   for (size_t i = 0; i < args.size(); ++i) io[i] = to_ws(args[i]);
   const engine::NativeCode& code = prepare_call(instance);
   GuestCall call{code.glue().exports[export_index].entry, instance.raw, io};
-  const ModuleCode& tiers = *instance.module->code;
   // Under Tier::Auto, time counts towards hotness until the optimized compile starts.
-  const bool timed = tiers.policy == Tier::Auto && !tiers.started.load(std::memory_order_relaxed);
+  const bool timed = begin_timed_call(instance);
   const auto began =
       timed ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point();
   const TrapKind trap = run_on_instance(instance, run_guest_call, &call);
   if (timed) {
-    note_call_time(instance,
+    end_timed_call(instance,
                    static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
                                              std::chrono::steady_clock::now() - began)
                                              .count()));

@@ -109,6 +109,7 @@ Result<Module> Engine::load(std::span<const uint8_t> wasm, std::string_view name
   }
   auto code = std::make_shared<detail::ModuleCode>();
   code->policy = config.tier;
+  code->engine = state_;
   code->module_hash = hash;
   code->name = std::string(name);
 

@@ -70,6 +70,9 @@ struct ModuleCode {
   std::atomic<uint64_t> nanos{0};
   std::atomic<bool> started{false};
   std::atomic<bool> cancel{false};
+  std::atomic<uint32_t> running{0};  // timed calls in progress
+  std::atomic<bool> timer_armed{false};
+  std::weak_ptr<EngineState> engine;  // for the HotTimer's compile
 
   std::mutex mutex;
   // Guarded by mutex:
@@ -210,8 +213,11 @@ Result<std::vector<Value>> call_guest(const FuncType& type, size_t export_index,
 // Before a call from the host, at depth 0: moves the instance to the module's best code, and
 // under Tier::Auto counts the call towards the module's hotness. Returns the code to run.
 const engine::NativeCode& prepare_call(InstanceState& instance);
-// After that call, under Tier::Auto while the module is not hot yet: adds its time.
-void note_call_time(InstanceState& instance, uint64_t nanos);
+// Around a call from the host, under Tier::Auto while the module is not hot yet: true if the
+// call is to be timed (then end_timed_call() must follow with its duration). A call that is
+// still running when the module's time budget runs out makes it hot (HotTimer).
+bool begin_timed_call(InstanceState& instance);
+void end_timed_call(InstanceState& instance, uint64_t nanos);
 // Compiles the module's optimized tier now, if it has none and none is being compiled, and
 // waits for it.
 Status optimize_now(const ModuleState& module);

@@ -9,12 +9,15 @@
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
+#include <map>
 
 #include "sandbox/optimize.h"
 #include "sandbox/state.h"
 
 namespace wasm_sandbox::detail {
 namespace {
+
+using Clock = std::chrono::steady_clock;
 
 // Background compiles at once, process-wide: one per core unless configured otherwise.
 class CompileSlots {
@@ -104,6 +107,65 @@ void compile_in_background(std::shared_ptr<EngineState> engine, ModuleCode* code
   code->finished_cv.notify_all();
 }
 
+// Starts the background compile, once.
+void start_compile(ModuleCode& code, std::shared_ptr<EngineState> engine) {
+  if (code.started.exchange(true)) return;
+  std::lock_guard lock(code.mutex);
+  code.worker = std::thread(compile_in_background, std::move(engine), &code);
+}
+
+// Notices a module that is hot by time while its calls are still running (a WASI program's
+// single long _start): one thread for the process, woken when a module's time budget
+// (OptimizerConfig::hot_time) would run out if its calls went on.
+class HotTimer {
+ public:
+  void arm(std::weak_ptr<ModuleCode> code, Clock::time_point when) {
+    std::lock_guard lock(mutex_);
+    if (!thread_.joinable()) thread_ = std::thread([this] { run(); });
+    queue_.emplace(when, std::move(code));
+    cv_.notify_one();
+  }
+
+ private:
+  void run() {
+    std::unique_lock lock(mutex_);
+    for (;;) {
+      if (queue_.empty()) {
+        cv_.wait(lock);
+        continue;
+      }
+      const auto when = queue_.begin()->first;
+      if (Clock::now() < when) {
+        cv_.wait_until(lock, when);
+        continue;
+      }
+      std::shared_ptr<ModuleCode> code = queue_.begin()->second.lock();
+      queue_.erase(queue_.begin());
+      if (!code) continue;
+      lock.unlock();
+      if (auto engine = code->engine.lock();
+          engine && (code->running.load() > 0 || std::chrono::nanoseconds(code->nanos.load()) >=
+                                                     engine->config.optimizer.hot_time)) {
+        start_compile(*code, engine);
+      } else {
+        code->timer_armed.store(false);  // the next timed call arms it again
+      }
+      code.reset();  // may destroy the module's code: outside the lock
+      lock.lock();
+    }
+  }
+
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::multimap<Clock::time_point, std::weak_ptr<ModuleCode>> queue_;
+  std::thread thread_;  // never joined: lives as long as the process
+};
+
+HotTimer& hot_timer() {
+  static auto* timer = new HotTimer;
+  return *timer;
+}
+
 }  // namespace
 
 void install_optimized(ModuleCode& code, std::unique_ptr<engine::NativeCode> optimized) {
@@ -143,16 +205,30 @@ const engine::NativeCode& prepare_call(InstanceState& instance) {
     const OptimizerConfig& config = instance.engine->config.optimizer;
     const uint64_t calls = code.calls.fetch_add(1, std::memory_order_relaxed) + 1;
     const auto nanos = std::chrono::nanoseconds(code.nanos.load(std::memory_order_relaxed));
-    if ((calls >= config.hot_calls || nanos >= config.hot_time) && !code.started.exchange(true)) {
-      std::lock_guard lock(code.mutex);
-      code.worker = std::thread(compile_in_background, instance.module->engine, &code);
+    if (calls >= config.hot_calls || nanos >= config.hot_time) {
+      start_compile(code, instance.module->engine);
     }
   }
   return *instance.code;
 }
 
-void note_call_time(InstanceState& instance, uint64_t nanos) {
-  instance.module->code->nanos.fetch_add(nanos, std::memory_order_relaxed);
+bool begin_timed_call(InstanceState& instance) {
+  ModuleCode& code = *instance.module->code;
+  if (code.policy != Tier::Auto || code.started.load(std::memory_order_relaxed)) return false;
+  code.running.fetch_add(1, std::memory_order_relaxed);
+  if (!code.timer_armed.exchange(true)) {
+    const auto budget = instance.engine->config.optimizer.hot_time -
+                        std::chrono::nanoseconds(code.nanos.load(std::memory_order_relaxed));
+    hot_timer().arm(instance.module->code,
+                    Clock::now() + std::max<Clock::duration>(budget, Clock::duration::zero()));
+  }
+  return true;
+}
+
+void end_timed_call(InstanceState& instance, uint64_t nanos) {
+  ModuleCode& code = *instance.module->code;
+  code.nanos.fetch_add(nanos, std::memory_order_relaxed);
+  code.running.fetch_sub(1, std::memory_order_relaxed);
 }
 
 Status optimize_now(const ModuleState& module) {
