@@ -12,6 +12,7 @@
 #include <optional>
 
 #include "engine/subprocess.h"
+#include "engine/temp_dir.h"
 
 namespace wasm_sandbox::engine {
 namespace {
@@ -50,24 +51,6 @@ std::string first_error(const std::string& diagnostics) {
   }
   return std::string(first);
 }
-
-// A private directory, removed with everything in it when this goes out of scope.
-class TempDir {
- public:
-  TempDir() {
-    const char* base = std::getenv("TMPDIR");
-    std::string pattern = std::string(base && *base ? base : "/tmp") + "/wasm-sandbox-XXXXXX";
-    if (mkdtemp(pattern.data())) path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    if (!path_.empty()) fs::remove_all(path_, ec);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
 
 bool write_file(const fs::path& path, std::string_view text) {
   std::ofstream out(path, std::ios::binary);
@@ -119,7 +102,7 @@ Result<std::vector<uint8_t>> compile_shared_object(const CCompiler& compiler,
                                                    std::chrono::steady_clock::time_point deadline,
                                                    const std::atomic<bool>* cancel) {
   const std::string module(name);
-  TempDir dir;
+  TempDir dir("wasm-sandbox-");
   if (dir.path().empty()) {
     return Error(ErrorKind::Io, module + ": cannot make a temporary directory for the compiler");
   }

@@ -15,6 +15,7 @@
 #include <optional>
 #include <sstream>
 
+#include "engine/temp_dir.h"
 #include "wast/spectest.h"
 
 extern char** environ;
@@ -24,23 +25,6 @@ namespace {
 
 using json = nlohmann::json;
 namespace fs = std::filesystem;
-
-// A temporary directory removed on scope exit.
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "wasm-sandbox-wast-XXXXXX").string();
-    if (mkdtemp(pattern.data())) path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    if (!path_.empty()) fs::remove_all(path_, ec);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
 
 // Runs wast2json, returning its stderr on failure.
 Status run_wast2json(const fs::path& script, const fs::path& out_json, const fs::path& log) {
@@ -313,7 +297,7 @@ Result<ScriptResult> run_script(const Engine& engine, const fs::path& script) {
   if (!fs::is_regular_file(script, ec)) {
     return Error(ErrorKind::NotFound, script.string() + ": no such file");
   }
-  TempDir dir;
+  engine::TempDir dir("wasm-sandbox-wast-");
   if (dir.path().empty()) return Error(ErrorKind::Io, "cannot create a temporary directory");
   const fs::path json_path = dir.path() / (script.stem().string() + ".json");
   if (Status s = run_wast2json(script, json_path, dir.path() / "wast2json.log"); !s) {
