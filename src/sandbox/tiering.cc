@@ -61,7 +61,9 @@ void remap_refs(wasm_rt_funcref_t* refs, uint32_t count, void* context) {
 }
 
 // Moves `instance` from the module's first code to its optimized code. REQUIRES: no call on
-// the instance is running.
+// the instance is running. A table it imports may be in use by another instance's call on
+// another thread meanwhile: each entry's code pointer is replaced by one aligned 8-byte
+// store, and either value calls the same function, so that call sees one or the other.
 void move_to(InstanceState& instance, const engine::NativeCode& next, const ModuleCode& code) {
   const ws_glue& glue = next.glue();
   ws_slot* slots = instance.slots();
