@@ -13,7 +13,7 @@ DEPS := cmake ninja-build g++ make wabt tcc libtcc-dev libgtest-dev libgmock-dev
 DEPS += $(if $(shell command -v node),,nodejs)
 
 .PHONY: all deps configure build test difftest demo bench bench-instructions asan tsan test-asan test-tsan \
-        fuzz-build fuzz fuzz-merge format clean
+        fuzz-build fuzz fuzz-merge fuzz-artifact fuzz-artifact-merge format clean
 
 all: build
 
@@ -39,11 +39,16 @@ test: build
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS) --timeout 900
 
 # Differential test against V8 over a long seed range (ctest runs a fixed few). Override with
-# e.g. `make difftest DIFFTEST_SEEDS=1-10000 DIFFTEST_JOBS=4`; see tests/differential/README.md.
-DIFFTEST_SEEDS ?= 1-2000
-DIFFTEST_JOBS  ?= 1
+# e.g. `make difftest DIFFTEST_SEEDS=1-10000 DIFFTEST_JOBS=4`, and pick our side's code with
+# DIFFTEST_TIER=baseline|optimized|auto (empty: the engine's default, auto) and
+# DIFFTEST_METERED=1 (fuel metering); see tests/differential/README.md.
+DIFFTEST_SEEDS   ?= 1-2000
+DIFFTEST_JOBS    ?= 1
+DIFFTEST_TIER    ?=
+DIFFTEST_METERED ?=
 difftest: build
-	DIFFTEST_SEEDS=$(DIFFTEST_SEEDS) DIFFTEST_JOBS=$(DIFFTEST_JOBS) \
+	DIFFTEST_SEEDS=$(DIFFTEST_SEEDS) DIFFTEST_JOBS=$(DIFFTEST_JOBS) DIFFTEST_TIER=$(DIFFTEST_TIER) \
+	  DIFFTEST_METERED=$(DIFFTEST_METERED) \
 	  $(BUILD)/bin/differential_tests --gtest_filter='Differential.SeedRange'
 
 demo: build
@@ -93,6 +98,24 @@ fuzz-merge: fuzz-build
 	mkdir -p build-fuzz/corpus build-fuzz/findings
 	$(FUZZ_ENV) $(FUZZ_BIN) $(FUZZ_FLAGS) -merge=1 -artifact_prefix=build-fuzz/findings/ \
 	  fuzz/corpus build-fuzz/corpus
+
+# Fuzzing the artifact reader (engine::deserialize, check_compatible; the code is never loaded)
+# the same way: `make fuzz-artifact` from fuzz/artifact_corpus (real artifacts, remade by
+# fuzz/seeds/make_artifact_seeds.sh), new inputs to build-fuzz/artifact-corpus, findings to
+# build-fuzz/artifact-findings/; `make fuzz-artifact-merge` minimizes them into the corpus.
+ARTIFACT_FUZZ_BIN   := build-fuzz/bin/artifact_fuzzer
+ARTIFACT_FUZZ_FLAGS := -timeout=10 -rss_limit_mb=4096 -print_funcs=0
+
+fuzz-artifact: fuzz-build
+	mkdir -p build-fuzz/artifact-corpus build-fuzz/artifact-findings
+	$(FUZZ_ENV) $(ARTIFACT_FUZZ_BIN) $(ARTIFACT_FUZZ_FLAGS) -max_total_time=$(FUZZ_SECONDS) \
+	  -fork=1 -ignore_crashes=1 -artifact_prefix=build-fuzz/artifact-findings/ \
+	  build-fuzz/artifact-corpus fuzz/artifact_corpus
+
+fuzz-artifact-merge: fuzz-build
+	mkdir -p build-fuzz/artifact-corpus build-fuzz/artifact-findings
+	$(FUZZ_ENV) $(ARTIFACT_FUZZ_BIN) $(ARTIFACT_FUZZ_FLAGS) -merge=1 \
+	  -artifact_prefix=build-fuzz/artifact-findings/ fuzz/artifact_corpus build-fuzz/artifact-corpus
 
 format:
 	clang-format -i $$(git ls-files '*.cc' '*.h' | grep -v '^guests/')

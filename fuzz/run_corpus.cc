@@ -1,4 +1,5 @@
-// Runs the fuzz entry point over files, without libFuzzer: the fuzz_corpus regression test.
+// Runs a fuzz entry point over files, without libFuzzer: the corpus regression tests
+// (fuzz_corpus with the load harness, fuzz_artifact_corpus with the artifact harness).
 //
 //   fuzz_corpus PATH...    each PATH a file, or a directory whose regular files are all run
 //

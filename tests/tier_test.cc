@@ -2,6 +2,7 @@
 // between two calls and keeps its memory, globals and tables; funcrefs it stores follow it.
 #include <gtest/gtest.h>
 
+#include <bit>
 #include <chrono>
 #include <thread>
 
@@ -96,6 +97,52 @@ TEST(TierTest, TrapsAndLimitsWorkOnOptimizedCode) {
   auto spin = instance->call("spin");
   ASSERT_FALSE(spin.ok());
   EXPECT_EQ(spin.error().trap(), TrapKind::OutOfFuel);
+}
+
+// Regression, differential test seed 862 (optimized tier): a NaN that f64.min made was stored
+// and hashed, and the hash differed from V8's. wasm2c's FMIN/FMAX return C's NAN for a NaN
+// operand, +NaN under gcc (__builtin_nanf) and -NaN under tcc (0.0f / 0.0f, x86's default NaN,
+// which V8 returns too). Wasm leaves the sign open, but the tiers must agree, or tiering up
+// changes what a module computes: both give V8's bits, whatever the operand's sign and payload,
+// constant or not.
+constexpr std::string_view kMinMaxOfNaN = R"((module
+  (memory 1)
+  (global $nan (mut f64) (f64.const -nan:0xfffffffffffa6))
+  (func (export "f64_min_stored") (result i64)
+    (f64.store offset=4 (i32.const 0) (f64.min (global.get $nan) (f64.const 64553)))
+    (i64.load offset=4 (i32.const 0)))
+  (func (export "f64_min_const") (result i64)
+    (i64.reinterpret_f64 (f64.min (f64.const 1) (f64.const nan:0x1234))))
+  (func (export "f64_max") (param f64) (result i64)
+    (i64.reinterpret_f64 (f64.max (local.get 0) (f64.const 1))))
+  (func (export "f32_min") (param f32) (result i32)
+    (i32.reinterpret_f32 (f32.min (f32.const 1) (local.get 0))))
+  (func (export "f32_max_const") (result i32)
+    (i32.reinterpret_f32 (f32.max (f32.const -nan) (f32.const 1)))))
+)";
+
+TEST(TierTest, MinAndMaxOfNaNGiveV8sBitsOnEveryTier) {
+  constexpr uint64_t kF64 = 0xfff8000000000000;  // V8 on x86-64, all cases
+  constexpr uint32_t kF32 = 0xffc00000;
+  for (Tier tier : {Tier::Baseline, Tier::Optimized}) {
+    SCOPED_TRACE(to_string(tier));
+    EngineConfig config;
+    config.tier = tier;
+    config.cache.disk = false;
+    Engine engine(config);
+    Module module = load_wat(engine, kMinMaxOfNaN);
+    ASSERT_EQ(module.tier(), tier);
+    auto instance = module.instantiate();
+    ASSERT_TRUE(instance.ok()) << instance.error().message();
+    EXPECT_EQ(uint64_t(*instance->call<int64_t>("f64_min_stored")), kF64);
+    EXPECT_EQ(uint64_t(*instance->call<int64_t>("f64_min_const")), kF64);
+    EXPECT_EQ(uint64_t(*instance->call<int64_t>(
+                  "f64_max", std::bit_cast<double>(uint64_t{0x7ff8000000001234}))),
+              kF64);
+    EXPECT_EQ(uint32_t(*instance->call<int32_t>("f32_min", std::bit_cast<float>(0x7fc00001u))),
+              kF32);
+    EXPECT_EQ(uint32_t(*instance->call<int32_t>("f32_max_const")), kF32);
+  }
 }
 
 TEST(TierTest, StatefulInstanceKeepsCountingAcrossTierUp) {

@@ -58,7 +58,9 @@ std::vector<uint8_t> serialize(const Artifact& artifact);
 //     magic)"), truncated or with trailing bytes, contents not matching the recorded hash, or a
 //     field out of range (an enum value, a length past the end).
 //   ErrorKind::Unsupported: another format version.
-// Never reads outside `bytes` and never allocates more than bytes.size() in all. The result
+// Never reads outside `bytes`; every count is bounded by the bytes left, so memory use stays
+// within a small multiple of bytes.size() (an import or export takes at least 7 bytes in the
+// file and about 150 in memory: at most ~20x). The result
 // owns copies of everything; `bytes` may be freed afterwards. Thread-safe.
 // Does not check that this process can run the code: see check_compatible().
 Result<Artifact> deserialize(std::span<const uint8_t> bytes, std::string_view name);

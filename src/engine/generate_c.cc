@@ -108,6 +108,17 @@ WS_STORE(i32_store16, uint16_t, uint32_t)
 WS_STORE(i64_store8, uint8_t, uint64_t)
 WS_STORE(i64_store16, uint16_t, uint64_t)
 WS_STORE(i64_store32, uint32_t, uint64_t)
+/* f32/f64.min and max (wasm2c's FMIN, FMAX) return C's NAN for a NaN operand: +NaN from gcc
+ * and clang (__builtin_nanf), but 0.0f / 0.0f from tcc, which on x86 is -NaN (also V8's
+ * result). Wasm allows either sign, but the tiers must agree, or tiering up changes what a
+ * module computes (difftest seed 862), so NAN is x86's default NaN (0xffc00000) for every
+ * compiler. The generated code includes <math.h> again later, which its include guard makes
+ * a no-op. */
+#include <math.h>
+#ifndef __TINYC__
+#undef NAN
+#define NAN (-__builtin_nanf(""))
+#endif
 /* f32.neg / f64.neg flip the sign bit, also of NaNs (tcc computes 0 - x). */
 static float ws_fneg32(float x) {
   uint32_t b;

@@ -1,4 +1,4 @@
-// wasm-sandbox-difftest MODULE.wasm
+// wasm-sandbox-difftest [--tier baseline|optimized|auto] MODULE.wasm
 //
 // Runs a module made by `wasm-opt --translate-to-fuzz` (binaryen 108) on our engine the way
 // run_v8.mjs runs it on V8, printing the event lines of events.h on stdout: load, instantiate
@@ -7,13 +7,19 @@
 // is flushed as it is written, so a driver that kills a run which hangs still has everything
 // printed before the hang.
 //
+// --tier picks the code the module runs on (EngineConfig::tier; default: the engine's default,
+// auto). The disk cache is off in every run: each module runs once, and under auto a cached
+// artifact would make a run start optimized depending on what earlier runs left in ~/.cache.
+//
 // Exit status: 0 whatever the module did (traps and invalid modules are events, not failures);
 // 2 on bad usage or an unreadable file.
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <iterator>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "events.h"
@@ -70,7 +76,14 @@ void call_export(const Instance& instance, const ExportDesc& desc) {
   emit(line);
 }
 
-int run(const char* path) {
+std::optional<Tier> parse_tier(std::string_view name) {
+  for (Tier tier : {Tier::Baseline, Tier::Optimized, Tier::Auto}) {
+    if (name == to_string(tier)) return tier;
+  }
+  return std::nullopt;
+}
+
+int run(const char* path, Tier tier) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     std::fprintf(stderr, "wasm-sandbox-difftest: cannot read %s\n", path);
@@ -80,6 +93,8 @@ int run(const char* path) {
   // DIFFTEST_METERED=1: the module runs metered with fuel (more than it can spend), which must
   // change nothing it computes. Interrupt checks are on either way (the engine's default).
   EngineConfig config;
+  config.tier = tier;
+  config.cache.disk = false;
   if (const char* metered = std::getenv("DIFFTEST_METERED"); metered && *metered == '1') {
     config.fuel = true;
     config.limits.fuel = uint64_t{1} << 62;
@@ -94,6 +109,12 @@ int run(const char* path) {
     return 0;
   }
   emit("module ok");
+  if (tier != Tier::Auto && module->tier() != tier) {
+    // A silent fallback would make a run on the optimized tier test the baseline.
+    emit(std::string("module on the ") + to_string(module->tier()) + " tier, not " +
+         to_string(tier));
+    return 0;
+  }
   auto instance = module->instantiate(fuzzing_support());
   if (!instance) {
     std::fprintf(stderr, "%s\n", instance.error().message().c_str());
@@ -111,9 +132,17 @@ int run(const char* path) {
 }  // namespace wasm_sandbox::difftest
 
 int main(int argc, char** argv) {
-  if (argc != 2) {
-    std::fprintf(stderr, "usage: wasm-sandbox-difftest MODULE.wasm\n");
+  using wasm_sandbox::Tier;
+  std::optional<Tier> tier = wasm_sandbox::EngineConfig().tier;
+  if (argc == 4 && std::string_view(argv[1]) == "--tier") {
+    tier = wasm_sandbox::difftest::parse_tier(argv[2]);
+    argv += 2;
+    argc -= 2;
+  }
+  if (argc != 2 || !tier) {
+    std::fprintf(stderr,
+                 "usage: wasm-sandbox-difftest [--tier baseline|optimized|auto] MODULE.wasm\n");
     return 2;
   }
-  return wasm_sandbox::difftest::run(argv[1]);
+  return wasm_sandbox::difftest::run(argv[1], *tier);
 }

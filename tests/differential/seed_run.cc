@@ -73,7 +73,10 @@ SeedReport compare_engines(const DifftestConfig& config, const std::string& wasm
   SeedReport report;
   report.generated = true;
   const std::string stem = wasm.substr(0, wasm.size() - std::string_view(".wasm").size());
-  const ProcessResult ours = run_process({config.runner, wasm}, config.timeout_seconds);
+  std::vector<std::string> runner = {config.runner};
+  if (!config.tier.empty()) runner.insert(runner.end(), {"--tier", config.tier});
+  runner.push_back(wasm);
+  const ProcessResult ours = run_process(runner, config.timeout_seconds);
   const ProcessResult v8 =
       run_process({config.node, config.v8_script, wasm}, config.timeout_seconds);
   const std::vector<std::string> ours_lines = events_of(ours), v8_lines = events_of(v8);

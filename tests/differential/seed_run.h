@@ -25,6 +25,9 @@ struct DifftestConfig {
   std::filesystem::path workdir;
   double timeout_seconds = 20;              // per engine run; wasm-opt gets 3x this
   std::vector<std::string> extra_wasm_opt;  // appended to the generator's flags
+  // Our engine's tier ("baseline", "optimized", "auto"), passed to the runner as --tier;
+  // empty: the runner's default.
+  std::string tier;
 };
 
 // The generator's feature flags for wasm-opt 108: exactly the proposals we implement, minus
