@@ -52,7 +52,7 @@ constexpr std::string_view kSleeper = R"(
 
 TEST(CliLimitsTest, TimeoutStopsACallAndNamesTheFlag) {
   const std::string path = write_wat("limits_guest.wat", kGuest);
-  CliRun r = cli("call --timeout 100 " + path + " spin");
+  CliRun r = cli("call --tier baseline --timeout 100 " + path + " spin");
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_EQ(r.out,
             "wasm-sandbox: " + path + ": `spin` trapped: timed out (after 100 ms, --timeout)\n");
@@ -94,7 +94,7 @@ TEST(CliLimitsTest, MemoryLimitCapsGrowthAndIsNamedWhenTheGuestFails) {
 
 TEST(CliLimitsTest, RunStopsABlockedWasiProgramAtItsTimeout) {
   const std::string path = write_wat("limits_sleeper.wat", kSleeper);
-  CliRun r = cli("run --timeout 100 " + path);
+  CliRun r = cli("run --tier baseline --timeout 100 " + path);
   EXPECT_EQ(r.exit_code, 152);
   EXPECT_NE(r.out.find("timed out (after 100 ms, --timeout)"), std::string::npos) << r.out;
   EXPECT_LT(r.ms, 5000);  // not the ten seconds it asked to sleep (slack for sanitizer builds)
@@ -105,9 +105,9 @@ TEST(CliLimitsTest, RunStopsABlockedWasiProgramAtItsTimeout) {
 
 TEST(CliLimitsTest, BadValuesAreUsageErrors) {
   const std::string path = write_wat("limits_guest.wat", kGuest);
-  EXPECT_EQ(cli("call --timeout 0 " + path + " spin").exit_code, 2);
+  EXPECT_EQ(cli("call --tier baseline --timeout 0 " + path + " spin").exit_code, 2);
   EXPECT_EQ(cli("call --fuel -3 " + path + " count 5").exit_code, 2);
-  EXPECT_EQ(cli("call --timeout -3 " + path + " count 5").exit_code, 2);
+  EXPECT_EQ(cli("call --tier baseline --timeout -3 " + path + " count 5").exit_code, 2);
   CliRun r = cli("call --memory-limit lots " + path + " spin");
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_EQ(r.out,

@@ -38,12 +38,20 @@ Imports runaway_imports(std::function<void()> call_other = [] {}) {
   return imports;
 }
 
+// These tests time how fast a stop takes effect: on baseline code only, so that no
+// background compile of Tier::Auto competes for the CPU while they measure.
+EngineConfig baseline_config() {
+  EngineConfig config;
+  config.tier = Tier::Baseline;
+  return config;
+}
+
 double ms_since(Clock::time_point start) {
   return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
 }
 
 TEST(InterruptTest, TimeoutStopsAnEndlessLoopWithinTwiceTheDeadline) {
-  EngineConfig config;
+  EngineConfig config = baseline_config();
   config.limits.call_timeout = 100ms;
   Engine engine(config);
   auto instance = load_wat(engine, kRunaway).instantiate(runaway_imports());
@@ -68,7 +76,7 @@ TEST(InterruptTest, TimeoutStopsAnEndlessLoopWithinTwiceTheDeadline) {
 TEST(InterruptTest, ManyShortCallsWithDeadlinesComeAndGo) {
   // Each call registers a deadline and drops it while the watchdog waits for the earliest
   // (found by the fuzzer: the wait must not refer to an entry a call has dropped).
-  Engine engine;
+  Engine engine(baseline_config());
   auto a = load_wat(engine, kRunaway).instantiate(runaway_imports());
   auto b = load_wat(engine, kRunaway).instantiate(runaway_imports());
   ASSERT_TRUE(a->set_timeout(1000ms).ok());
@@ -81,7 +89,7 @@ TEST(InterruptTest, ManyShortCallsWithDeadlinesComeAndGo) {
 }
 
 TEST(InterruptTest, FunctionEntryChecksStopRecursionWithoutLoops) {
-  Engine engine;
+  Engine engine(baseline_config());
   auto instance = load_wat(engine, kRunaway).instantiate(runaway_imports());
   ASSERT_TRUE(instance.ok());
   ASSERT_TRUE(instance->set_timeout(50ms).ok());
@@ -93,7 +101,7 @@ TEST(InterruptTest, FunctionEntryChecksStopRecursionWithoutLoops) {
 }
 
 TEST(InterruptTest, InterruptFromAnotherThreadStopsTheRunningCall) {
-  Engine engine;
+  Engine engine(baseline_config());
   auto instance = load_wat(engine, kRunaway).instantiate(runaway_imports());
   ASSERT_TRUE(instance.ok());
   std::thread stopper([&] {
@@ -109,7 +117,7 @@ TEST(InterruptTest, InterruptFromAnotherThreadStopsTheRunningCall) {
 }
 
 TEST(InterruptTest, InterruptWithNoCallRunningStopsTheNextCallOnce) {
-  Engine engine;
+  Engine engine(baseline_config());
   auto instance = load_wat(engine, kRunaway).instantiate(runaway_imports());
   ASSERT_TRUE(instance.ok());
   instance->interrupt();
@@ -120,7 +128,7 @@ TEST(InterruptTest, InterruptWithNoCallRunningStopsTheNextCallOnce) {
 }
 
 TEST(InterruptTest, InterruptAllStopsEveryRunningCallButNotLaterOnes) {
-  Engine engine;
+  Engine engine(baseline_config());
   Module module = load_wat(engine, kRunaway);
   auto a = module.instantiate(runaway_imports());
   auto b = module.instantiate(runaway_imports());
@@ -145,7 +153,7 @@ TEST(InterruptTest, InterruptAllStopsEveryRunningCallButNotLaterOnes) {
 }
 
 TEST(InterruptTest, NestedCallsStopByTheOuterCallsDeadline) {
-  Engine engine;
+  Engine engine(baseline_config());
   Module module = load_wat(engine, kRunaway);
   auto inner = module.instantiate(runaway_imports());
   ASSERT_TRUE(inner.ok());
@@ -167,7 +175,7 @@ TEST(InterruptTest, NestedCallsStopByTheOuterCallsDeadline) {
 }
 
 TEST(InterruptTest, BlockingHostFunctionsStopWhenTheyCheck) {
-  Engine engine;
+  Engine engine(baseline_config());
   // A host function that waits for something that never comes, checking as it should.
   Imports imports;
   imports.add("host", "call_other", Func::wrap([](Caller& caller) -> Status {
@@ -197,7 +205,7 @@ TEST(InterruptTest, BlockingHostFunctionsStopWhenTheyCheck) {
 }
 
 TEST(InterruptTest, TimeoutStopsAStartFunction) {
-  EngineConfig config;
+  EngineConfig config = baseline_config();
   config.limits.call_timeout = 50ms;
   Engine engine(config);
   Module module = load_wat(engine, R"((module (func $s (loop $l (br $l))) (start $s)))");
@@ -209,7 +217,7 @@ TEST(InterruptTest, TimeoutStopsAStartFunction) {
 }
 
 TEST(InterruptTest, WithoutInterruptibleEngineTimeoutsAreRefused) {
-  EngineConfig config;
+  EngineConfig config = baseline_config();
   config.interruptible = false;
   Engine engine(config);
   Module module = load_wat(engine, kRunaway);

@@ -170,6 +170,9 @@ Result<std::unique_ptr<engine::NativeCode>> build_optimized(EngineState& engine,
   if (!compiler) return std::move(compiler).error();
   auto generated = generate(engine, wasm, name, began);
   if (!generated) return std::move(generated).error();
+  if (cancel && cancel->load()) {  // the module went away while its C was generated
+    return Error(ErrorKind::Internal, std::string(name) + ": the compile was cancelled");
+  }
   auto object = compile_object(engine, *compiler, *generated, module_hash, name, began, cancel);
   if (!object) return std::move(object).error();
   if (const engine::DiskCache* cache = disk_cache(engine)) {
