@@ -82,13 +82,18 @@ TEST_F(CacheTest, OptimizedCodeIsReusedByANewEngineFromDisk) {
   ASSERT_EQ(entries().size(), 1u);
 
   for (Tier tier : {Tier::Optimized, Tier::Auto}) {
-    auto module = Engine(config(tier)).load(kernels_, "kernels.wasm");
+    EngineConfig c = config(tier);
+    c.optimizer.hot_calls = 2;  // Auto: nothing left to compile, however hot
+    auto module = Engine(c).load(kernels_, "kernels.wasm");
     ASSERT_TRUE(module.ok()) << module.error().message();
     EXPECT_EQ(module->stats().cache, CacheHit::Disk);
     EXPECT_EQ(module->tier(), Tier::Optimized);
     auto instance = module->instantiate();
     ASSERT_TRUE(instance.ok());
-    EXPECT_EQ(*instance->call<int32_t>("run_sort", 5'000), run_sort(5'000));
+    for (int i = 0; i < 5; ++i) {
+      EXPECT_EQ(*instance->call<int32_t>("run_sort", 5'000), run_sort(5'000));
+    }
+    EXPECT_TRUE(module->optimize().ok());  // already optimized
   }
 }
 

@@ -187,11 +187,18 @@ Result<Module> Engine::load(std::span<const uint8_t> wasm, std::string_view name
       return Error(ErrorKind::Internal, std::string(name) + ": generated glue does not match");
     }
   }
+  // Optimized code from the start leaves Tier::Auto nothing to do: no timing, no compile.
+  if (code->first_is_optimized) code->policy = Tier::Optimized;
   code->first->glue().init_module();
   code->best.store(code->first.get());
   if (config.cache.memory) {
     std::lock_guard lock(state_->loaded_mutex);
     state_->loaded[hex] = code;
+    // Entries of modules no longer alive go once the map has doubled since the last sweep.
+    if (state_->loaded.size() >= state_->loaded_sweep_at) {
+      std::erase_if(state_->loaded, [](const auto& entry) { return entry.second.expired(); });
+      state_->loaded_sweep_at = std::max<size_t>(64, 2 * state_->loaded.size());
+    }
   }
   return Module(make_module(state_, std::move(code), name, stats));
 }

@@ -47,6 +47,7 @@ struct EngineState {
   // The in-process module cache (CacheConfig::memory): module hash (hex) -> its code.
   std::mutex loaded_mutex;
   std::unordered_map<std::string, std::weak_ptr<ModuleCode>> loaded;
+  size_t loaded_sweep_at = 64;  // guarded by loaded_mutex
 };
 
 // A module's machine code, in its tiers (tiering.cc); shared by every Module loaded from the
