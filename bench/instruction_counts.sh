@@ -1,10 +1,12 @@
 #!/bin/sh
 # Instructions executed inside guest calls for each benchmark kernel (bench/kernels.h) with
-# no instrumentation, interrupt checks, fuel, and both, counted by callgrind: unlike times on
+# no instrumentation, interrupts, fuel, and both, counted by callgrind: unlike times on
 # a shared machine, the counts repeat exactly. Prints each mode's count relative to "none"
-# and the geometric means. Usage: bench/instruction_counts.sh [BUILD_DIR]
+# and the geometric means. Usage: bench/instruction_counts.sh [BUILD_DIR] [baseline|optimized]
+# (the tier: the engine's default when not given).
 set -eu
 build=${1:-build}
+if [ -n "${2:-}" ]; then export WASM_SANDBOX_BENCH_TIER="$2"; fi
 bench=$build/bin/wasm_sandbox_bench
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT

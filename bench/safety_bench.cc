@@ -1,5 +1,5 @@
 // What the safety controls cost: each benchmark kernel (bench/kernels.h) compiled four ways
-// (no instrumentation, interrupt checks, fuel, both) and called in turn, one call of each per
+// (no instrumentation, interrupts, fuel, both) and called in turn, one call of each per
 // round, so that all four see the same machine state; the time of each mode is summed over
 // the rounds and reported relative to "none" as counters. bench/main.cc prints the geometric
 // means. (bench/instruction_counts.sh gives the same comparison in instructions.)
@@ -29,8 +29,18 @@ constexpr Mode kModes[] = {{"none", false, false},
                            {"fuel", false, true},
                            {"both", true, true}};
 
+// The tier the kernels run on: the engine's default, unless WASM_SANDBOX_BENCH_TIER names
+// one (`baseline` or `optimized`; bench/instruction_counts.sh passes its second argument).
+Tier bench_tier() {
+  const char* tier = std::getenv("WASM_SANDBOX_BENCH_TIER");
+  if (tier && std::string(tier) == "optimized") return Tier::Optimized;
+  if (tier && std::string(tier) == "baseline") return Tier::Baseline;
+  return EngineConfig{}.tier;
+}
+
 Func load_kernel(const Kernel& kernel, const Mode& mode) {
   EngineConfig config;
+  config.tier = bench_tier();
   config.interruptible = mode.interruptible;
   config.fuel = mode.fuel;
   config.limits.fuel = UINT64_MAX;

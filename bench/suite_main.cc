@@ -1,13 +1,15 @@
 // wasm_sandbox_kernels: each benchmark kernel (bench/kernels.h) timed natively, on the
 // baseline and optimized tiers and on Node's V8, in one invocation; one line per kernel with the
 // ratios to native, then the geometric means. Each time is the median of five calls after a
-// warm-up. The wasm results are checked against the native ones.
+// warm-up. The wasm results are checked against the native ones. `--no-interrupts` builds the
+// wasm side with EngineConfig::interruptible off, to measure what interruption costs.
 #include <array>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "kernels.h"
@@ -84,8 +86,9 @@ struct Column {
   }
 };
 
-Result<Instance> instantiate(Tier tier, const std::string& wasm) {
-  EngineConfig config;  // interrupt checks on, as by default
+Result<Instance> instantiate(Tier tier, const std::string& wasm, bool interruptible) {
+  EngineConfig config;  // interruptible by default
+  config.interruptible = interruptible;
   config.tier = tier;
   config.cache.disk = false;
   Engine engine(config);
@@ -96,10 +99,19 @@ Result<Instance> instantiate(Tier tier, const std::string& wasm) {
 
 }  // namespace
 
-int main() {
+int main(int argc, char** argv) {
+  bool interruptible = true;
+  for (int i = 1; i < argc; ++i) {
+    if (std::string_view(argv[i]) == "--no-interrupts") {
+      interruptible = false;
+    } else {
+      std::fprintf(stderr, "usage: %s [--no-interrupts]\n", argv[0]);
+      return 2;
+    }
+  }
   const std::string wasm = std::string(GUEST_DIR) + "/kernels.wasm";
-  auto baseline = instantiate(Tier::Baseline, wasm);
-  auto optimized = instantiate(Tier::Optimized, wasm);
+  auto baseline = instantiate(Tier::Baseline, wasm, interruptible);
+  auto optimized = instantiate(Tier::Optimized, wasm, interruptible);
   for (const auto* instance : {&baseline, &optimized}) {
     if (!*instance) {
       std::fprintf(stderr, "%s\n", instance->error().message().c_str());

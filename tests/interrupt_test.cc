@@ -16,8 +16,9 @@ using namespace std::chrono_literals;
 using testing::load_wat;
 using Clock = std::chrono::steady_clock;
 
-// spin: an endless loop. explode: 2^n calls without any loop, so only function-entry checks
-// can stop it. answer: a quick function to show the instance still works.
+// spin: an endless loop. explode: 2^n calls without any loop (when interrupts were polled,
+// only the checks at function entries could stop it; the signal does now, see
+// interrupt_signal_test.cc). answer: a quick function to show the instance still works.
 constexpr std::string_view kRunaway = R"(
   (module
     (import "host" "call_other" (func $call_other))

@@ -11,7 +11,9 @@
 // Thread safety: Engine and Module are thread-safe (load and instantiate from any thread).
 // An Instance runs one call at a time: calls on the same instance from two threads must be
 // serialized by the host; different instances run in parallel freely. Instance::interrupt()
-// and Engine::interrupt_all() may be called from any thread at any time.
+// and Engine::interrupt_all() may be called from any thread at any time (but not from a
+// signal handler). The library handles SIGURG in every thread that runs guest code
+// (docs/limits.md).
 //
 // Safety controls (limits.h, docs/limits.md): every load and instance is bounded by the
 // engine's Limits; calls can be metered with fuel, given a timeout and interrupted.
@@ -96,9 +98,9 @@ struct EngineConfig {
   // the same result or stop at the same point. Costs run time (see docs/limits.md).
   bool fuel = false;
   // Let calls be stopped: timeouts (Limits::call_timeout, Instance::set_timeout),
-  // Instance::interrupt() and Engine::interrupt_all(). Costs a load and a compare at every
-  // loop header and at the entry of every function that calls. Off, guest code runs until it
-  // returns or traps.
+  // Instance::interrupt() and Engine::interrupt_all(). Costs guest code nothing: a running
+  // call is stopped by a signal to its thread (SIGURG; docs/limits.md); each call from the
+  // host pays two atomic exchanges. Off, guest code runs until it returns or traps.
   bool interruptible = true;
   Tier tier = Tier::Auto;
   OptimizerConfig optimizer;
@@ -205,9 +207,10 @@ class Engine {
                                std::string_view name = "module.wsa") const;
 
   const EngineConfig& config() const;
-  // Makes every call running in the engine's instances stop with TrapKind::Interrupted at
-  // its next check; calls that start afterwards are not affected (a call starting at the same
-  // moment may or may not be). No effect unless the engine is interruptible.
+  // Makes every call running in the engine's instances stop with TrapKind::Interrupted;
+  // calls that start afterwards are not affected (a call starting at the same moment may or
+  // may not be). No effect unless the engine is interruptible. Thread-safe, but not
+  // async-signal-safe (it takes locks): not from a signal handler.
   void interrupt_all() const;
   // Instances alive, and bytes of linear memory they hold, now.
   uint32_t live_instances() const;
@@ -246,10 +249,10 @@ class Instance {
   // an expired call returns TrapKind::Timeout within about twice its deadline plus 10 ms.
   // InvalidArgument unless the engine is interruptible.
   Status set_timeout(std::chrono::milliseconds timeout) const;
-  // Makes the call running on this instance stop with TrapKind::Interrupted at its next
-  // check (a loop header, or the entry of a function that calls) or, if none is running, the
-  // next call stop before it starts. Consumed by that trap. No effect unless the engine is
-  // interruptible.
+  // Makes the call running on this instance stop with TrapKind::Interrupted (at once in guest
+  // code; when a host function it is in returns, or checks Caller::check_interrupt()) or,
+  // if none is running, the next call stop before it starts. Consumed by that trap. No effect
+  // unless the engine is interruptible. Any thread, but not a signal handler (it takes a lock).
   void interrupt() const;
   // After any trap, fuel, timeout and interrupt traps included, the instance stays usable:
   // its memory, globals and tables are as the trap left them, which may be midway through

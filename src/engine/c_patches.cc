@@ -54,12 +54,6 @@ size_t tighten_at(const std::vector<std::string_view>& lines, size_t i, std::str
   if (lines[i].find("instance->w2c_ws") == std::string_view::npos) return 0;
   auto line = [&](size_t k) { return i + k < lines.size() ? lines[i + k] : std::string_view(); };
   const std::string_view indent = indent_of(line(0));
-  // if (flag) {
-  if (std::string_view c = assigned(line(0), kFlag); !c.empty()) {
-    if (!is(line(1), "if (" + std::string(c) + ") {")) return 0;
-    out.append(indent).append("if (WS_UNLIKELY(").append(kFlagVolatile).append(")) {\n");
-    return 2;
-  }
   std::string_view a = assigned(line(0), kFuel);
   if (a.empty()) return 0;
   std::string_view b;

@@ -16,7 +16,8 @@ void patch_float_negation(std::string& body);
 // turns into a few instructions:
 //   instance->w2c_wsfuel -= 16ull;
 //   if (WS_UNLIKELY(((s64)instance->w2c_wsfuel < 0) | *(volatile u32*)&instance->w2c_wsflag)) {
-// The flag is read through a volatile lvalue so that no compiler can hoist it out of a loop.
+// (the flag only when interrupts are on too: without fuel there are no checks at all). The
+// flag is read through a volatile lvalue so that no compiler can hoist it out of a loop.
 void tighten_instrumentation(std::string& body);
 
 // Loads and stores as wasm2c writes them read the memory's base address from the instance on

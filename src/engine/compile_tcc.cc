@@ -2,22 +2,36 @@
 #include "engine/compile_tcc.h"
 
 #include <libtcc.h>
+#include <sys/mman.h>
 
 #include <cmath>
 #include <mutex>
+
+#include "runtime/code_ranges.h"
 
 namespace wasm_sandbox::engine {
 namespace {
 
 std::mutex g_tcc_mutex;  // libtcc 0.9.27 is not reentrant
 
+// The code lives in a mapping of our own (tcc_relocate into it), so that we know its
+// extent: it is registered as generated code (runtime/code_ranges.h) while loaded.
 class TccCode final : public NativeCode {
  public:
-  TccCode(TCCState* state, const ws_glue* glue, size_t size)
-      : state_(state), glue_(glue), size_(size) {}
+  TccCode(TCCState* state, const ws_glue* glue, void* memory, size_t size)
+      : state_(state),
+        glue_(glue),
+        memory_(memory),
+        size_(size),
+        registration_(
+            {{reinterpret_cast<uintptr_t>(memory), reinterpret_cast<uintptr_t>(memory) + size}}) {}
   ~TccCode() override {
-    std::lock_guard lock(g_tcc_mutex);
-    tcc_delete(state_);
+    registration_.reset();
+    {
+      std::lock_guard lock(g_tcc_mutex);
+      tcc_delete(state_);
+    }
+    munmap(memory_, size_);
   }
   const ws_glue& glue() const override { return *glue_; }
   size_t code_size() const override { return size_; }
@@ -25,7 +39,9 @@ class TccCode final : public NativeCode {
  private:
   TCCState* state_;
   const ws_glue* glue_;
+  void* memory_;
   size_t size_;
+  runtime::CodeRegistration registration_;
 };
 
 struct Symbol {
@@ -92,14 +108,21 @@ Result<std::unique_ptr<NativeCode>> compile_with_tcc(const std::string& source,
   }
   for (const Symbol& symbol : kSymbols) tcc_add_symbol(state, symbol.name, symbol.address);
   const int size = tcc_relocate(state, nullptr);
-  if (size < 0 || tcc_relocate(state, TCC_RELOCATE_AUTO) < 0) {
+  if (size <= 0) return fail("tcc cannot link the generated code");
+  // tcc makes the pages it puts code on executable itself.
+  void* memory = mmap(nullptr, static_cast<size_t>(size), PROT_READ | PROT_WRITE,
+                      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (memory == MAP_FAILED) return fail("out of memory for the generated code");
+  if (tcc_relocate(state, memory) < 0) {
+    munmap(memory, static_cast<size_t>(size));
     return fail("tcc cannot link the generated code");
   }
   auto* glue = static_cast<const ws_glue*>(tcc_get_symbol(state, "ws_module_glue"));
   if (!glue || glue->abi_version != WS_GLUE_ABI_VERSION) {
+    munmap(memory, static_cast<size_t>(size));
     return fail("generated code has no matching glue");
   }
-  return std::unique_ptr<NativeCode>(new TccCode(state, glue, static_cast<size_t>(size)));
+  return std::unique_ptr<NativeCode>(new TccCode(state, glue, memory, static_cast<size_t>(size)));
 }
 
 }  // namespace wasm_sandbox::engine

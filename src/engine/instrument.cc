@@ -109,8 +109,10 @@ struct Summary {
   uint64_t cost = 0;
 };
 
+// Charges and checks fuel (and the flag, if there is one) in one function at a time.
 class Instrumenter {
  public:
+  // REQUIRES: what.fuel.
   Instrumenter(const Instrumentation& what, Index fuel, Index flag, Index trap)
       : what_(what), fuel_(fuel), flag_(flag), trap_(trap) {}
 
@@ -187,11 +189,11 @@ class Instrumenter {
     }
     if (count != 0) segments.emplace_back(start, count);
     // Insert at the front last, so the order is: first charge, check, first segment.
-    for (size_t i = what_.fuel && check ? 1 : 0; what_.fuel && i < segments.size(); ++i) {
+    for (size_t i = check ? 1 : 0; i < segments.size(); ++i) {
       insert_charge(exprs, segments[i].first, segments[i].second);
     }
     if (check) insert_check(exprs, exprs.begin());
-    if (what_.fuel && check && !segments.empty()) {
+    if (check && !segments.empty()) {
       insert_charge(exprs, exprs.begin(), segments[0].second);
     }
   }
@@ -204,16 +206,14 @@ class Instrumenter {
     exprs.insert(at, make<wabt::GlobalSetExpr>(index_var(fuel_)));
   }
 
-  // if ((fuel < 0) | flag) ws.trap()
+  // if ((fuel < 0) [| flag]) ws.trap()
   void insert_check(ExprList& exprs, ExprList::iterator at) {
-    if (what_.fuel) {
-      exprs.insert(at, make<wabt::GlobalGetExpr>(index_var(fuel_)));
-      exprs.insert(at, make<wabt::ConstExpr>(wabt::Const::I64(0)));
-      exprs.insert(at, make<wabt::CompareExpr>(wabt::Opcode::I64LtS));
-    }
+    exprs.insert(at, make<wabt::GlobalGetExpr>(index_var(fuel_)));
+    exprs.insert(at, make<wabt::ConstExpr>(wabt::Const::I64(0)));
+    exprs.insert(at, make<wabt::CompareExpr>(wabt::Opcode::I64LtS));
     if (what_.interrupts) {
       exprs.insert(at, make<wabt::GlobalGetExpr>(index_var(flag_)));
-      if (what_.fuel) exprs.insert(at, make<wabt::BinaryExpr>(wabt::Opcode::I32Or));
+      exprs.insert(at, make<wabt::BinaryExpr>(wabt::Opcode::I32Or));
     }
     auto branch = std::make_unique<wabt::IfExpr>();
     branch->true_.exprs.push_back(make<wabt::CallExpr>(index_var(trap_)));
@@ -243,9 +243,11 @@ InstrumentedExports instrument(wabt::Module& ir, const Instrumentation& what) {
   if (!what.any()) return out;
   const Index fuel = what.fuel ? add_global(ir, wabt::Type::I64, "wsfuel") : 0;
   const Index flag = what.interrupts ? add_global(ir, wabt::Type::I32, "wsflag") : 0;
-  const Index trap = add_trap_import(ir);
   out.fuel = what.fuel;
   out.flag = what.interrupts;
+  // Interrupts alone need only the flag: no check, no import, the functions untouched.
+  if (!what.fuel) return out;
+  const Index trap = add_trap_import(ir);
   out.trap_import = true;
   Instrumenter instrumenter(what, fuel, flag, trap);
   for (Index i = ir.num_func_imports; i < ir.funcs.size(); ++i) {

@@ -11,11 +11,14 @@
 //   the instructions of its longest path (an if's longer arm). A branch that leaves early
 //   does not get the rest back, so the charge depends only on the path taken: deterministic,
 //   and at most the instructions executed plus those skipped.
-// - interrupts: a mutable i32 global "wsflag" (exported as "wsflag"), which the host sets from
-//   any thread to stop the guest.
-// - checks, at every loop header and at the entry (after the first charge) of every function
-//   that calls (only those can recurse; elsewhere any unbounded run passes a loop header): if
-//   fuel is negative or the flag is set, call the import ws.trap, a () -> () function the glue
+// - interrupts: a mutable i32 global "wsflag" (exported as "wsflag"), the instance's stop flag,
+//   which the host sets from any thread to stop the guest. Guest code does not poll it: the
+//   host signals the thread instead (runtime.h, interrupt_thread()), so interruption costs
+//   generated code nothing.
+// - with fuel only, checks at every loop header and at the entry (after the first charge) of
+//   every function that calls (only those can recurse; elsewhere any unbounded run passes a
+//   loop header): if fuel is negative or, with interrupts too, the flag is set (a load that
+//   costs little next to the charge), call the import ws.trap, a () -> () function the glue
 //   implements (glue_abi.h, ws_guard_trap), which decides what trap to raise.
 // - the start function, if any, becomes the export "wsstart" and is no longer run by
 //   wasm2c's instantiate, so that the host can set fuel and flags first.
@@ -41,7 +44,7 @@ struct InstrumentedExports {
   bool start = false;        // "wsstart"
   bool fuel = false;         // "wsfuel"
   bool flag = false;         // "wsflag"
-  bool trap_import = false;  // the last function import is ws.trap
+  bool trap_import = false;  // the last function import is ws.trap (with fuel only)
 };
 
 // REQUIRES: ir validated and within the module limits (shape.h).

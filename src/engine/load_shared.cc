@@ -3,13 +3,16 @@
 
 #include <dlfcn.h>
 #include <fcntl.h>
+#include <link.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 #include <string>
+#include <vector>
 
+#include "runtime/code_ranges.h"
 #include "runtime/runtime.h"
 
 namespace wasm_sandbox::engine {
@@ -33,11 +36,13 @@ const ws_runtime_api kRuntimeApi = {
 
 class SharedObjectCode final : public NativeCode {
  public:
-  SharedObjectCode(void* handle, int fd, const ws_glue* glue, size_t size)
-      : handle_(handle), fd_(fd), glue_(glue), size_(size) {}
+  SharedObjectCode(void* handle, int fd, const ws_glue* glue, size_t size,
+                   std::vector<runtime::CodeRange> code)
+      : handle_(handle), fd_(fd), glue_(glue), size_(size), registration_(std::move(code)) {}
   // The memfd stays open while the object is loaded: glibc recognizes loaded objects by
   // path, and /proc/self/fd/N must not name a different object while this one is.
   ~SharedObjectCode() override {
+    registration_.reset();
     dlclose(handle_);
     close(fd_);
   }
@@ -49,7 +54,43 @@ class SharedObjectCode final : public NativeCode {
   int fd_;
   const ws_glue* glue_;
   size_t size_;
+  runtime::CodeRegistration registration_;  // its executable segments, while loaded
 };
+
+struct SegmentSearch {
+  ElfW(Addr) base;  // the object's load address (link_map::l_addr)
+  const char* name;
+  std::vector<runtime::CodeRange> ranges;
+  bool found = false;
+};
+
+int collect_executable_segments(struct dl_phdr_info* info, size_t, void* data) {
+  auto* search = static_cast<SegmentSearch*>(data);
+  if (info->dlpi_addr != search->base || !info->dlpi_name ||
+      std::strcmp(info->dlpi_name, search->name) != 0) {
+    return 0;
+  }
+  for (ElfW(Half) i = 0; i < info->dlpi_phnum; ++i) {
+    const ElfW(Phdr)& segment = info->dlpi_phdr[i];
+    if (segment.p_type != PT_LOAD || !(segment.p_flags & PF_X)) continue;
+    const uintptr_t begin = info->dlpi_addr + segment.p_vaddr;
+    search->ranges.push_back({begin, begin + segment.p_memsz});
+  }
+  search->found = true;
+  return 1;
+}
+
+// The address ranges of the loaded object's executable segments: every instruction of the
+// generated code, and only the object's own (its PLT and startup stubs included).
+bool executable_segments(void* handle, std::vector<runtime::CodeRange>* out) {
+  struct link_map* map = nullptr;
+  if (dlinfo(handle, RTLD_DI_LINKMAP, &map) != 0 || !map) return false;
+  SegmentSearch search{map->l_addr, map->l_name, {}};
+  dl_iterate_phdr(collect_executable_segments, &search);
+  if (!search.found || search.ranges.empty()) return false;
+  *out = std::move(search.ranges);
+  return true;
+}
 
 }  // namespace
 
@@ -86,8 +127,15 @@ Result<std::unique_ptr<NativeCode>> load_shared_object(std::span<const uint8_t> 
                                                ": the compiled code has no glue of ABI version " +
                                                std::to_string(WS_GLUE_ABI_VERSION));
   }
+  std::vector<runtime::CodeRange> code;
+  if (!executable_segments(handle, &code)) {
+    dlclose(handle);
+    close(fd);
+    return Error(ErrorKind::Internal, module + ": cannot find the loaded code's segments");
+  }
   glue->bind_runtime(&kRuntimeApi);
-  return std::unique_ptr<NativeCode>(new SharedObjectCode(handle, fd, glue, bytes.size()));
+  return std::unique_ptr<NativeCode>(
+      new SharedObjectCode(handle, fd, glue, bytes.size(), std::move(code)));
 }
 
 }  // namespace wasm_sandbox::engine

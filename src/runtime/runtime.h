@@ -10,11 +10,19 @@
 // fault is passed on to the handler the process had before. No signal mask is saved per call:
 // a fault handler that turns a fault into a trap restores the mask the faulting code had.
 //
+// Stopping a running call (timeouts, interrupts) needs no polling in generated code: the host
+// sets a bit in the call's stop flag (kFlag* below), then sends kInterruptSignal to the thread
+// (interrupt_thread()). The handler turns it into a trap only if the thread is in guest mode,
+// inside a guarded call with a stop flag that asks for a stop, and the interrupted instruction
+// is generated code (code_ranges.h): never in the runtime, libc or a host function, which may
+// hold locks. Otherwise it does nothing, and the host retries (sandbox/watchdog.h).
+//
 // Thread safety: every function here may be called from any thread. Each thread gets its own
 // unwind target, guest stack and alternate signal stack, created on its first guarded call and
 // freed when the thread exits.
 #pragma once
 
+#include <signal.h>
 #include <wasm-rt.h>
 
 #include <cstddef>
@@ -38,8 +46,11 @@ void ensure_initialized();
 // guest stack where the outer call left it; a trap unwinds only to the innermost
 // run_guarded(). The outermost call may use `stack_bytes` of the guest stack (at most
 // kGuestStackSize) before it traps with StackExhausted. fn must not hold C++ objects with
-// destructors across a trap: a trap skips them.
-TrapKind run_guarded(void (*fn)(void*), void* arg, size_t stack_bytes = SIZE_MAX);
+// destructors across a trap: a trap skips them. `stop_flag` (may be null) is the stop flag of
+// the instance the call is made for: while this call is the innermost on the thread, the
+// interrupt signal stops it when that flag asks (see take_stop()). It must outlive the call.
+TrapKind run_guarded(void (*fn)(void*), void* arg, size_t stack_bytes = SIZE_MAX,
+                     uint32_t* stop_flag = nullptr);
 
 // Ends the current guarded call with a trap. `message` (may be empty) travels with it and is
 // returned by take_trap_message(). REQUIRES: called inside run_guarded() on this thread.
@@ -80,9 +91,11 @@ inline constexpr uint32_t kMaxPages = 65535;
 // Largest table the runtime allocates, in elements.
 inline constexpr uint32_t kMaxTableElements = 10'000'000;
 
-// The interrupt flag of an instrumented instance (engine/instrument.h): the host sets bits
-// from any thread (atomically), guest code tests the word at every check, and
-// ws_guard_trap() (glue_abi.h) turns a set bit into a trap.
+// The stop flag of an interruptible instance (engine/instrument.h): the host sets bits from
+// any thread (atomically), then signals the thread running the instance's call
+// (interrupt_thread()). Whatever notices a bit first turns it into a trap: the signal
+// handler, the check after each host function returns (sandbox/call.cc), or, when fuel is
+// metered, the instrumentation's checks (ws_guard_trap(), glue_abi.h).
 inline constexpr uint32_t kFlagInterrupt = 1;     // Instance::interrupt(); consumed by the trap
 inline constexpr uint32_t kFlagInterruptAll = 2;  // Engine::interrupt_all(); likewise
 inline constexpr uint32_t kFlagTimeout = 4;       // the call's deadline passed; kept until the
@@ -93,5 +106,32 @@ inline constexpr uint32_t kFlagInterrupts = kFlagInterrupt | kFlagInterruptAll;
 // deadline until the call from the host returns), Interrupted (consumed here), or None.
 // Thread-safe.
 TrapKind take_stop(uint32_t* flag);
+
+// The stop flag of this thread's innermost guarded call, or null (none, or made without one).
+uint32_t* current_stop_flag();
+
+// --- Stopping guest code on another thread
+
+// The signal interrupt_thread() sends. SIGURG, as Go's runtime uses for preemption: ignored
+// by default, so a stray one harms no process, and rarely used otherwise (only with sockets'
+// out-of-band data, whose SIGURG the handler passes on to the handler installed before it).
+// The handler has SA_RESTART, so system calls in host code it interrupts resume by themselves
+// (those POSIX never restarts, like poll() or nanosleep(), fail with EINTR as for any signal).
+inline constexpr int kInterruptSignal = SIGURG;
+
+// A thread that makes guarded calls, as other threads see it. Opaque.
+struct GuestThread;
+
+// This thread's. Valid until the thread exits. The first call on a thread unblocks
+// kInterruptSignal in it (the host must not block it again while the thread runs guest code).
+GuestThread* this_guest_thread();
+
+// Sends kInterruptSignal to `thread`, unless the thread is in host code (then the signal would
+// do nothing but interrupt a system call): it stops the guest code the thread executes if the
+// stop flag of its innermost guarded call asks for a stop. Whether or not a stop resulted is
+// not reported; a caller that needs the stop retries until the flag is taken or the call
+// ended. REQUIRES: the thread has not exited (the caller keeps it inside a call).
+// Thread-safe; takes no lock.
+void interrupt_thread(GuestThread* thread);
 
 }  // namespace wasm_sandbox::runtime

@@ -24,4 +24,17 @@ ws_call_on_stack:
         .cfi_endproc
         .size   ws_call_on_stack, .-ws_call_on_stack
 
+// void ws_signal_return(void)
+//
+// The trampoline a signal handler returns to when it is installed with the rt_sigaction
+// system call itself (trap.cc, ThreadSanitizer builds): rt_sigreturn. These are the bytes of
+// glibc's __restore_rt, which unwinders recognize as a signal frame.
+        .globl  ws_signal_return
+        .hidden ws_signal_return
+        .type   ws_signal_return, @function
+ws_signal_return:
+        movq    $15, %rax
+        syscall
+        .size   ws_signal_return, .-ws_signal_return
+
         .section .note.GNU-stack,"",@progbits

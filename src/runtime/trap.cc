@@ -1,4 +1,5 @@
-// Traps, guarded calls, per-thread stacks and the fault handlers. See runtime.h for the model.
+// Traps, guarded calls, per-thread stacks, the fault handlers and the interrupt signal's
+// handler. See runtime.h for the model.
 //
 // The hot path is run_guarded(): one TLS lookup, one _setjmp (no signal mask syscall) and a
 // stack switch. Everything else (stack creation, handler installation) happens once.
@@ -6,39 +7,39 @@
 #include <setjmp.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <ucontext.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <mutex>
 
+#include "runtime/code_ranges.h"
 #include "runtime/runtime.h"
+#include "runtime/sanitizers.h"
 
 extern "C" void ws_call_on_stack(void* arg, void (*fn)(void*), void* stack_top);
-
-#if defined(__SANITIZE_ADDRESS__)
-#define WS_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define WS_ASAN 1
-#endif
-#endif
 
 #ifdef WS_ASAN
 #include <sanitizer/common_interface_defs.h>
 #endif
 
 namespace wasm_sandbox::runtime {
-namespace {
 
-// Plain data only, constant-initialized and in the initial-exec TLS model, so that the fault
-// handler can read it without allocating.
-struct ThreadState {
+// A thread's state (runtime.h calls it GuestThread). Plain data only, constant-initialized
+// and in the initial-exec TLS model, so that the signal handlers can read it without
+// allocating. Other threads read `in_guest` and `self` only (interrupt_thread()).
+struct GuestThread {
   jmp_buf* unwind;             // innermost run_guarded() on this thread, or null
-  bool in_guest;               // executing guest code (not host code called by it)
+  bool in_guest;               // executing guest code (not host code called by it); written
+                               // with __atomic builtins, as other threads read it
+  uint32_t* stop_flag;         // of the innermost run_guarded(), or null
+  bool has_self;               // `self` is set
+  pthread_t self;              // this thread, for pthread_sigqueue()
   bool on_guest_stack;         // somewhere inside ws_call_on_stack
   bool unwind_on_guest_stack;  // *unwind was set on the guest stack (a nested call)
   bool ready;                  // stacks below are set up
@@ -54,7 +55,18 @@ struct ThreadState {
   size_t host_stack_size;
 };
 
+namespace {
+
+using ThreadState = GuestThread;
+
 constinit thread_local ThreadState t_state [[gnu::tls_model("initial-exec")]] = {};
+
+// Relaxed: to other threads in_guest is a hint (interrupt_thread() skips threads in host
+// code), and a stale read costs one retry of the signal, never a lost stop.
+void set_in_guest(ThreadState& ts, bool value) {
+  __atomic_store_n(&ts.in_guest, value, __ATOMIC_RELAXED);
+}
+
 thread_local std::string t_trap_message;
 
 // Frees this thread's stacks when the thread exits.
@@ -118,6 +130,7 @@ void call_on_guest_stack(ThreadState&, void (*fn)(void*), void* arg, char* top) 
 
 struct sigaction g_previous_segv;
 struct sigaction g_previous_bus;
+struct sigaction g_previous_interrupt;
 
 // Hands a fault that is not ours to whatever the process had installed before us.
 void chain_to_previous(int sig, siginfo_t* info, void* context) {
@@ -152,6 +165,103 @@ void on_fault(int sig, siginfo_t* info, void* context) {
   unwind(ts);
 }
 
+// --- The interrupt signal (runtime.h, interrupt_thread())
+
+// Marks the signals interrupt_thread() sends (in si_value), to tell them from others.
+constexpr int kSignalTag = 0x77736967;  // "wsig"
+
+WS_NO_TSAN bool is_ours(const siginfo_t* info) {
+  return info->si_code == SI_QUEUE && info->si_value.sival_int == kSignalTag &&
+         info->si_pid == getpid();
+}
+
+WS_NO_TSAN uintptr_t interrupted_pc(const ucontext_t* context) {
+#if defined(__x86_64__)
+  return static_cast<uintptr_t>(context->uc_mcontext.gregs[REG_RIP]);
+#elif defined(__aarch64__)
+  return static_cast<uintptr_t>(context->uc_mcontext.pc);
+#else
+#error "the interrupt handler needs the interrupted instruction's address on this architecture"
+#endif
+}
+
+// A SIGURG that is not ours (a socket's out-of-band data) goes to the handler installed
+// before ours; the default action is to ignore it.
+WS_NO_TSAN void pass_on_interrupt(int sig, siginfo_t* info, void* context) {
+  const struct sigaction& prev = g_previous_interrupt;
+  if (prev.sa_flags & SA_SIGINFO) {
+    if (prev.sa_sigaction) prev.sa_sigaction(sig, info, context);
+  } else if (prev.sa_handler != SIG_DFL && prev.sa_handler != SIG_IGN) {
+    prev.sa_handler(sig);
+  }
+}
+
+// Only called once the thread is known to have been executing generated code, so that any
+// sanitizer's runtime is in a consistent state (as when generated code faults).
+[[gnu::noinline]] void deliver_stop(ThreadState& ts, const ucontext_t* context) {
+  const TrapKind stop = take_stop(ts.stop_flag);
+  if (stop == TrapKind::None) return;  // taken by someone else, or the call's stop is over
+  ts.trap = stop;
+  // As on_fault: leave with the mask the interrupted code had (the kernel blocked the signal
+  // while its handler runs).
+  pthread_sigmask(SIG_SETMASK, &context->uc_sigmask, nullptr);
+  unwind(ts);
+}
+
+// Decides from the current state only (a late signal meets whatever the thread does now):
+// the thread must be in guest mode, inside a guarded call with a stop flag, at an
+// instruction of generated code. Anywhere else it returns, and the sender retries.
+WS_NO_TSAN void on_interrupt(int sig, siginfo_t* info, void* context) {
+  const int saved_errno = errno;
+  if (!is_ours(info)) {
+    pass_on_interrupt(sig, info, context);
+    errno = saved_errno;
+    return;
+  }
+  ThreadState& ts = t_state;
+  const auto* uc = static_cast<const ucontext_t*>(context);
+  if (ts.in_guest && ts.unwind && ts.stop_flag && is_generated_code(interrupted_pc(uc))) {
+    deliver_stop(ts, uc);
+  }
+  errno = saved_errno;
+}
+
+#ifdef WS_TSAN
+// ThreadSanitizer defers an asynchronous signal until the thread next enters one of its
+// interceptors, which generated code never does: a spinning guest would never see it. So under
+// TSan the handler is installed with the system call itself, out of TSan's sight (x86-64 only,
+// like the guest stack switch). ws_signal_return is the usual rt_sigreturn trampoline.
+extern "C" void ws_signal_return();
+
+struct KernelSigaction {
+  void (*handler)(int, siginfo_t*, void*);
+  unsigned long flags;
+  void (*restorer)();
+  uint64_t mask;
+};
+
+bool install_interrupt_handler() {
+  constexpr unsigned long kRestorer = 0x04000000;  // SA_RESTORER
+  KernelSigaction action{on_interrupt, SA_SIGINFO | SA_ONSTACK | SA_RESTART | kRestorer,
+                         ws_signal_return, 0};
+  KernelSigaction previous{};
+  if (syscall(SYS_rt_sigaction, kInterruptSignal, &action, &previous, sizeof(uint64_t)) != 0) {
+    return false;
+  }
+  g_previous_interrupt.sa_sigaction = previous.handler;
+  g_previous_interrupt.sa_flags = static_cast<int>(previous.flags);
+  return true;
+}
+#else
+bool install_interrupt_handler() {
+  struct sigaction action {};
+  action.sa_sigaction = on_interrupt;
+  action.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESTART;
+  sigemptyset(&action.sa_mask);
+  return sigaction(kInterruptSignal, &action, &g_previous_interrupt) == 0;
+}
+#endif
+
 void install_handlers() {
   struct sigaction action {};
   action.sa_sigaction = on_fault;
@@ -162,6 +272,33 @@ void install_handlers() {
     std::perror("wasm-sandbox: cannot install SIGSEGV/SIGBUS handlers");
     std::abort();
   }
+  if (!install_interrupt_handler()) {
+    std::perror("wasm-sandbox: cannot install the interrupt signal's handler");
+    std::abort();
+  }
+}
+
+// Reserves the guard region and the guest stack.
+void* map_guest_stack(size_t total) {
+  constexpr int kFlags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE;
+#ifdef WS_TSAN
+  // ThreadSanitizer forgets the setjmp buffers it believes dead: those below the stack
+  // pointer of each new setjmp. A nested call's buffer is on the guest stack and the outer
+  // call's on the thread's stack, so the guest stack must lie below the thread's, or a trap
+  // of the outer call after a nested call finds no buffer. (mmap puts it there anyway,
+  // unless a hole higher up fits it, as exited threads' guest stacks leave.) The gap leaves
+  // the main thread's stack room to grow.
+  constexpr uintptr_t kGap = uintptr_t{256} << 20;
+  char here;
+  uintptr_t at = (reinterpret_cast<uintptr_t>(&here) & ~uintptr_t{0xfffff}) - total - kGap;
+  for (int tries = 0; tries < 64 && at > total; ++tries, at -= total) {
+    void* hint = reinterpret_cast<void*>(at);
+    void* mapping = mmap(hint, total, PROT_NONE, kFlags | MAP_FIXED_NOREPLACE, -1, 0);
+    if (mapping == hint) return mapping;
+    if (mapping != MAP_FAILED) munmap(mapping, total);  // a kernel that took it as a hint
+  }
+#endif
+  return mmap(nullptr, total, PROT_NONE, kFlags, -1, 0);
 }
 
 // Sets up this thread's guest stack and, unless the host gave the thread one, an alternate
@@ -169,8 +306,7 @@ void install_handlers() {
 bool init_thread(ThreadState& ts) {
   (void)&t_cleanup;  // odr-use: registers the destructor for this thread
   const size_t total = kGuestStackGuard + kGuestStackSize;
-  void* mapping =
-      mmap(nullptr, total, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  void* mapping = map_guest_stack(total);
   if (mapping == MAP_FAILED) return false;
   char* base = static_cast<char*>(mapping);
   if (mprotect(base + kGuestStackGuard, kGuestStackSize, PROT_READ | PROT_WRITE) != 0) {
@@ -234,7 +370,7 @@ void ensure_initialized() {
   std::call_once(once, install_handlers);
 }
 
-TrapKind run_guarded(void (*fn)(void*), void* arg, size_t stack_bytes) {
+TrapKind run_guarded(void (*fn)(void*), void* arg, size_t stack_bytes, uint32_t* stop_flag) {
   ThreadState& ts = t_state;
   if (!ts.ready && !init_thread(ts)) {
     t_trap_message = "cannot allocate a guest stack for this thread";
@@ -245,6 +381,7 @@ TrapKind run_guarded(void (*fn)(void*), void* arg, size_t stack_bytes) {
   const bool prev_unwind_on_stack = ts.unwind_on_guest_stack;
   const bool prev_in_guest = ts.in_guest;
   const bool prev_on_stack = ts.on_guest_stack;
+  uint32_t* const prev_stop_flag = ts.stop_flag;
   TrapKind result = TrapKind::None;
   if (_setjmp(buf) != 0) {
     if (!prev_on_stack) arrived_on_host();
@@ -252,7 +389,8 @@ TrapKind run_guarded(void (*fn)(void*), void* arg, size_t stack_bytes) {
   } else {
     ts.unwind = &buf;
     ts.unwind_on_guest_stack = prev_on_stack;
-    ts.in_guest = true;
+    ts.stop_flag = stop_flag;
+    set_in_guest(ts, true);
     if (prev_on_stack) {
       fn(arg);
     } else {
@@ -263,7 +401,8 @@ TrapKind run_guarded(void (*fn)(void*), void* arg, size_t stack_bytes) {
   }
   ts.unwind = prev_unwind;
   ts.unwind_on_guest_stack = prev_unwind_on_stack;
-  ts.in_guest = prev_in_guest;
+  ts.stop_flag = prev_stop_flag;
+  set_in_guest(ts, prev_in_guest);
   ts.on_guest_stack = prev_on_stack;
   return result;
 }
@@ -289,14 +428,38 @@ TrapKind take_stop(uint32_t* flag) {
   return TrapKind::None;
 }
 
+uint32_t* current_stop_flag() { return t_state.stop_flag; }
+
+GuestThread* this_guest_thread() {
+  ThreadState& ts = t_state;
+  if (!ts.has_self) {  // before any other thread can see this state
+    ts.self = pthread_self();
+    ts.has_self = true;
+    // Hosts often block signals in their worker threads; a blocked interrupt signal would
+    // never stop anything.
+    sigset_t interrupt;
+    sigemptyset(&interrupt);
+    sigaddset(&interrupt, kInterruptSignal);
+    pthread_sigmask(SIG_UNBLOCK, &interrupt, nullptr);
+  }
+  return &ts;
+}
+
+void interrupt_thread(GuestThread* thread) {
+  if (!__atomic_load_n(&thread->in_guest, __ATOMIC_RELAXED)) return;
+  union sigval value;
+  value.sival_int = kSignalTag;
+  pthread_sigqueue(thread->self, kInterruptSignal, value);
+}
+
 std::string take_trap_message() {
   std::string message;
   message.swap(t_trap_message);
   return message;
 }
 
-HostScope::HostScope() : was_in_guest_(t_state.in_guest) { t_state.in_guest = false; }
-HostScope::~HostScope() { t_state.in_guest = was_in_guest_; }
+HostScope::HostScope() : was_in_guest_(t_state.in_guest) { set_in_guest(t_state, false); }
+HostScope::~HostScope() { set_in_guest(t_state, was_in_guest_); }
 
 }  // namespace wasm_sandbox::runtime
 

@@ -6,6 +6,7 @@
 // before and after the guarded region only, and dispatch_host_call() does all its C++ work in
 // invoke_host(), which has returned before a HostError trap is raised.
 #include <array>
+#include <atomic>
 #include <string>
 
 #include "runtime/runtime.h"
@@ -190,6 +191,14 @@ void dispatch_host_call(ws_host_binding* binding, ws_val* io) {
   const TrapKind trap = invoke_host(reinterpret_cast<HostBinding*>(binding), io);
   if (trap == TrapKind::HostError) runtime::trap(trap, t_host_error);
   if (trap != TrapKind::None) runtime::trap(trap);
+  // A stop requested while the host function ran (the interrupt signal is not sent to host
+  // code, and does nothing there) takes effect as it returns: one load per host call.
+  if (uint32_t* flag = runtime::current_stop_flag();
+      flag && std::atomic_ref<uint32_t>(*flag).load(std::memory_order_relaxed) != 0) {
+    if (const TrapKind stop = runtime::take_stop(flag); stop != TrapKind::None) {
+      runtime::trap(stop);
+    }
+  }
 }
 
 ws_val to_ws(const Value& value) {

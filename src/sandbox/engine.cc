@@ -13,6 +13,7 @@
 #include "runtime/runtime.h"
 #include "sandbox/optimize.h"
 #include "sandbox/state.h"
+#include "sandbox/watchdog.h"
 
 namespace wasm_sandbox {
 
@@ -43,11 +44,13 @@ uint32_t Engine::live_instances() const {
 uint64_t Engine::memory_in_use() const { return state_->memory.used(); }
 
 void Engine::interrupt_all() const {
+  // Calls that start from here on see the new epoch, and are left alone, even while the
+  // loop below is still on its way to their instance.
+  const uint64_t epoch = state_->interrupt_epoch.fetch_add(1) + 1;
+  // Under live_mutex: an instance in the list is alive (its destructor leaves the list first).
   std::lock_guard lock(state_->live_mutex);
   for (detail::InstanceState* instance : state_->live) {
-    if (instance->depth.load(std::memory_order_relaxed) != 0) {
-      std::atomic_ref<uint32_t>(*instance->flag).fetch_or(runtime::kFlagInterruptAll);
-    }
+    if (instance->stop.request_all(epoch)) detail::retry_stop(instance->stop);
   }
 }
 

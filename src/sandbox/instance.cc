@@ -6,6 +6,7 @@
 
 #include "runtime/runtime.h"
 #include "sandbox/state.h"
+#include "sandbox/watchdog.h"
 
 namespace wasm_sandbox {
 namespace detail {
@@ -18,10 +19,14 @@ const ExportDesc* ModuleState::find_export(std::string_view name, size_t* index)
 }
 
 InstanceState::~InstanceState() {
-  // Out of the engine's list first: interrupt_all() writes to the flag, which is in `raw`.
-  if (flag) {
-    std::lock_guard lock(engine->live_mutex);
-    engine->live.erase(this);
+  // Out of the engine's list first: interrupt_all() writes to the flag, which is in `raw`;
+  // then out of the watchdog's retries, which only calls and interrupt_all() put it in.
+  if (stop.flag) {
+    {
+      std::lock_guard lock(engine->live_mutex);
+      engine->live.erase(this);
+    }
+    forget_stop(stop);
   }
   engine->instances.fetch_sub(1, std::memory_order_relaxed);
   if (needs_free) glue().free_instance(raw);
@@ -144,7 +149,7 @@ Status Instance::add_fuel(uint64_t fuel) const {
 }
 
 Status Instance::set_timeout(std::chrono::milliseconds timeout) const {
-  if (!state_->flag) {
+  if (!state_->stop.flag) {
     return Error(ErrorKind::InvalidArgument,
                  name() + ": timeouts need an interruptible engine (EngineConfig::interruptible)");
   }
@@ -153,7 +158,8 @@ Status Instance::set_timeout(std::chrono::milliseconds timeout) const {
 }
 
 void Instance::interrupt() const {
-  if (state_->flag) std::atomic_ref<uint32_t>(*state_->flag).fetch_or(runtime::kFlagInterrupt);
+  detail::StopControl& stop = state_->stop;
+  if (stop.flag && stop.request(runtime::kFlagInterrupt)) detail::retry_stop(stop);
 }
 
 Result<std::vector<Value>> Instance::call(std::string_view name,

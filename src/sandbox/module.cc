@@ -204,7 +204,7 @@ Result<Instance> Module::instantiate(const Imports& imports, const Limits& limit
       state->fuel_added = static_cast<uint64_t>(*state->fuel);
     }
     if (glue.flag) {
-      state->flag = static_cast<uint32_t*>(glue.flag(state->raw));
+      state->stop.flag = static_cast<uint32_t*>(glue.flag(state->raw));
       std::lock_guard lock(engine.live_mutex);
       engine.live.insert(state.get());
     }

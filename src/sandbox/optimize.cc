@@ -140,8 +140,7 @@ Result<std::unique_ptr<engine::NativeCode>> load_artifact_code(const EngineState
   if (artifact.instrumentation != want) {
     auto describe = [](uint32_t bits) {
       std::string out = bits & engine::kInstrumentFuel ? "fuel metering" : "no fuel metering";
-      out += bits & engine::kInstrumentInterrupts ? " and interrupt checks"
-                                                  : " and no interrupt checks";
+      out += bits & engine::kInstrumentInterrupts ? " and interrupts" : " and no interrupts";
       return out;
     };
     return Error(ErrorKind::InvalidArgument,

@@ -21,18 +21,16 @@ class CallScope {
  public:
   explicit CallScope(InstanceState& instance) : instance_(instance), outer_deadline_(t_deadline) {
     // Calls on one instance are serialized by the host (or nested on this thread), so depth
-    // is only written here; interrupt_all() reads it from other threads.
+    // is only written and read here.
     const uint32_t depth = instance.depth.load(std::memory_order_relaxed);
     instance.depth.store(depth + 1, std::memory_order_relaxed);
-    if (instance.flag) {
-      std::atomic_ref<uint32_t> bits(*instance.flag);
-      const uint32_t seen = bits.load(std::memory_order_relaxed);
-      // An interrupt_all() that came after the previous call ended was not meant for this one.
-      if (depth == 0 && (seen & runtime::kFlagInterruptAll)) {
-        bits.fetch_and(~runtime::kFlagInterruptAll);
-      }
-      // A pending interrupt() stops this call before it starts: it may never reach a check.
-      if ((seen & runtime::kFlagInterrupt) &&
+    if (instance.stop.flag) {
+      // From here on, stops requested of the instance signal this thread.
+      if (depth == 0) instance.stop.enter(instance.engine->interrupt_epoch.load());
+      std::atomic_ref<uint32_t> bits(*instance.stop.flag);
+      // A pending interrupt() stops this call before it starts (one that comes later finds
+      // the thread recorded by enter()).
+      if ((bits.load(std::memory_order_relaxed) & runtime::kFlagInterrupt) &&
           (bits.fetch_and(~runtime::kFlagInterrupt) & runtime::kFlagInterrupt)) {
         refused_ = TrapKind::Interrupted;
       }
@@ -42,8 +40,8 @@ class CallScope {
     if (instance.timeout.count() > 0) {
       deadline = std::min(deadline, Clock::now() + instance.timeout);
     }
-    if (instance.flag && deadline != Clock::time_point::max()) {
-      deadline_.emplace(instance.flag, deadline);
+    if (instance.stop.flag && deadline != Clock::time_point::max()) {
+      deadline_.emplace(instance.stop, deadline);
       t_deadline = deadline;
     }
   }
@@ -53,14 +51,9 @@ class CallScope {
     t_deadline = outer_deadline_;
     const uint32_t depth = instance_.depth.load(std::memory_order_relaxed) - 1;
     instance_.depth.store(depth, std::memory_order_relaxed);
-    // A deadline that passed ends the whole call from the host; the next one starts afresh.
-    // Every deadline of this call is dropped by now, so no timeout can be set after this load.
-    if (instance_.flag && depth == 0) {
-      std::atomic_ref<uint32_t> bits(*instance_.flag);
-      if (bits.load(std::memory_order_relaxed) & runtime::kFlagTimeout) {
-        bits.fetch_and(~runtime::kFlagTimeout);
-      }
-    }
+    // A deadline that passed, or an interrupt_all(), ends the whole call from the host; the
+    // next one starts afresh (leave() clears both).
+    if (instance_.stop.flag && depth == 0) instance_.stop.leave();
   }
 
   CallScope(const CallScope&) = delete;
@@ -82,14 +75,23 @@ class CallScope {
 TrapKind run_on_instance(InstanceState& instance, void (*fn)(void*), void* arg) {
   CallScope scope(instance);
   if (scope.refused() != TrapKind::None) return scope.refused();
-  return runtime::run_guarded(fn, arg, instance.stack_bytes);
+  return runtime::run_guarded(fn, arg, instance.stack_bytes, instance.stop.flag);
 }
 
 TrapKind pending_stop(InstanceState& instance) {
   if (t_deadline != Clock::time_point::max() && Clock::now() >= t_deadline) {
     return TrapKind::Timeout;
   }
-  return instance.flag ? runtime::take_stop(instance.flag) : TrapKind::None;
+  if (instance.stop.flag) {
+    if (const TrapKind stop = runtime::take_stop(instance.stop.flag); stop != TrapKind::None) {
+      return stop;
+    }
+  }
+  // The caller's code may have been called directly by another instance's (an import linked
+  // to an export): it runs as part of that instance's call, whose stops count too.
+  uint32_t* running = runtime::current_stop_flag();
+  if (running && running != instance.stop.flag) return runtime::take_stop(running);
+  return TrapKind::None;
 }
 
 std::string trap_detail(TrapKind trap, const InstanceState& instance) {

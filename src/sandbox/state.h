@@ -20,6 +20,7 @@
 #include "engine/native_code.h"
 #include "runtime/memory.h"
 #include "sandbox/group.h"
+#include "sandbox/stop_control.h"
 #include "wasm_sandbox/engine.h"
 #include "wasm_sandbox/externs.h"
 
@@ -37,7 +38,10 @@ struct EngineState {
   runtime::MemoryBudget memory;        // every linear memory of every instance
   std::atomic<uint32_t> instances{0};  // alive
   std::mutex live_mutex;
-  std::unordered_set<InstanceState*> live;  // instances with an interrupt flag
+  std::unordered_set<InstanceState*> live;  // instances with a stop flag
+  // Counts interrupt_all() calls: one stops the calls that started before it counted
+  // (StopControl::enter() records the count as a call starts).
+  std::atomic<uint64_t> interrupt_epoch{0};
 
   // The artifact cache on disk (optimize.h, disk_cache()), opened on first use.
   std::once_flag disk_once;
@@ -115,7 +119,7 @@ struct InstanceState {
   EngineState* engine = nullptr;             // kept alive by `module`; counts this instance
   const engine::NativeCode* code = nullptr;  // the tier it runs on now (module->code owns it)
   int64_t* fuel = nullptr;                   // in `raw`: the instrumented fuel counter, or null
-  uint32_t* flag = nullptr;                  // in `raw`: the interrupt flag (runtime.h), or null
+  StopControl stop;                          // stop.flag: in `raw`, or null if not interruptible
   uint64_t fuel_added = 0;                   // since instantiation, the initial fuel included
   std::chrono::milliseconds timeout{0};      // per call from the host; 0: none
   size_t stack_bytes = 0;

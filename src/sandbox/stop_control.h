@@ -1,0 +1,66 @@
+// Stopping the call an instance is making, from any thread. The instance's stop flag
+// (runtime.h, kFlag*) says what is asked; while a call from the host runs, StopControl knows
+// the thread making it, and signals that thread (runtime::interrupt_thread()) after setting a
+// bit. A signal can miss (the thread is in host code or the runtime, or the call is starting);
+// then the watchdog signals again every few milliseconds until the stop is taken or the call
+// ends (watchdog.h, retry_stop()).
+//
+// A pthread_t must not be used once its thread has ended, so a thread never leaves its call
+// while another thread is signalling it: signallers count themselves in `signalling_` before
+// they read `thread_`, and leave() clears `thread_`, then waits for the count to drop to zero.
+// All of these are sequentially consistent: either a signaller sees the thread cleared, or
+// leave() sees the signaller. The same pairing makes a request and a starting call meet:
+// either the request sees the thread, or the call sees the request's bits in the flag.
+//
+// Workload: enter() and leave() run on every call from the host (one atomic exchange each);
+// requests are rare, and a signal takes a system call, during which leave() may have to wait.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+
+#include "runtime/runtime.h"
+
+namespace wasm_sandbox::detail {
+
+// One per interruptible instance (state.h, InstanceState::stop). Thread-safe and lock-free
+// (but not async-signal-safe: leave() waits for signallers).
+class StopControl {
+ public:
+  // The flag, in the instance's memory block; null while the instance is not interruptible.
+  // Set once at instantiation, before any call.
+  uint32_t* flag = nullptr;
+
+  // By the thread making the outermost call from the host, around it: enter() records the
+  // thread, and the engine's interrupt_all() epoch (state.h) as the call starts; leave()
+  // forgets them and clears what only that call was asked (kFlagTimeout, kFlagInterruptAll).
+  // REQUIRES: flag.
+  void enter(uint64_t epoch);
+  void leave();
+
+  // Sets `bits` in the flag and signals the thread running a call, if any. Returns whether a
+  // call runs: then the stop may need retries. REQUIRES: flag.
+  bool request(uint32_t bits);
+  // Engine::interrupt_all() that made the engine's epoch `epoch`: as request(kFlagInterruptAll)
+  // for a call that started before (with an older epoch), nothing otherwise.
+  bool request_all(uint64_t epoch);
+
+  // Signals the running call's thread again if its flag still asks for a stop. False when
+  // there is nothing more to do: no call runs, or the stop was taken. REQUIRES: flag.
+  bool resignal();
+
+  // In the watchdog's list of stops to retry (watchdog.cc); written under its mutex.
+  std::atomic<bool> retrying{false};
+
+ private:
+  // Calls signal(thread) with the running call's thread, kept from leaving meanwhile;
+  // false if no call runs.
+  template <class Signal>
+  bool with_thread(Signal signal);
+
+  std::atomic<runtime::GuestThread*> thread_{nullptr};
+  std::atomic<uint64_t> epoch_{0};        // of the call, written before thread_
+  std::atomic<uint32_t> signalling_{0};  // threads inside with_thread()
+};
+
+}  // namespace wasm_sandbox::detail
