@@ -62,7 +62,7 @@ bench: build
 # The cost of the safety controls in instructions (callgrind: repeatable on a shared machine).
 bench-instructions: build
 	@command -v valgrind >/dev/null || $(SUDO) apt-get install -y -qq valgrind
-	sh bench/instruction_counts.sh $(BUILD)
+	sh bench/instruction_counts.sh $(BUILD) $(or $(BENCH_TIER),baseline)
 
 # Sanitizer builds: the whole test suite under AddressSanitizer (+LeakSanitizer, UBSan) or
 # ThreadSanitizer, each in its own build directory (see CMakePresets.json).
