@@ -29,6 +29,8 @@ struct InstanceState;
 }  // namespace detail
 
 class Memory;
+template <class Sig>
+class TypedFunc;
 
 // What a host function sees of the instance that called it.
 class Caller {
@@ -68,9 +70,15 @@ class Func {
   const FuncType& type() const;
   // Calls the function; arguments must match its parameter types.
   Result<std::vector<Value>> call(std::span<const Value> args) const;
+  // A typed handle of this function (typed_func.h): the fastest way to call it.
+  // InvalidArgument if its type is not Sig.
+  template <class Sig>
+  Result<TypedFunc<Sig>> typed() const;
 
  private:
   friend struct detail::FuncState;
+  template <class Sig>
+  friend class TypedFunc;
   explicit Func(std::shared_ptr<detail::FuncState> state) : state_(std::move(state)) {}
   std::shared_ptr<detail::FuncState> state_;
 };

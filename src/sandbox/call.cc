@@ -128,6 +128,40 @@ Error results_mismatch(std::string_view function, const std::vector<Value>& resu
                    ", but the caller asked for " + types_string(expected));
 }
 
+namespace {
+
+// Runs fn(arg) as a call from the host into `instance`, timed while its module's hotness is
+// measured (Tier::Auto: time counts until the optimized compile starts).
+TrapKind enter_guest(InstanceState& instance, void (*fn)(void*), void* arg) {
+  if (!begin_timed_call(instance)) [[likely]] {
+    return run_on_instance(instance, fn, arg);
+  }
+  const auto began = std::chrono::steady_clock::now();
+  const TrapKind trap = run_on_instance(instance, fn, arg);
+  end_timed_call(instance,
+                 static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                           std::chrono::steady_clock::now() - began)
+                                           .count()));
+  return trap;
+}
+
+// What a call of `function` that ended with `trap` returns.
+[[gnu::cold]] Error trap_error(InstanceState& instance, std::string_view function, TrapKind trap) {
+  const std::string name = instance.module->info.name + ": `" + std::string(function) + "`";
+  if (trap == TrapKind::Exit) {
+    Error exit = Error::exit(t_exit_code);
+    return std::move(exit).with_context(name);
+  }
+  std::string message = name + " trapped: " + to_string(trap);
+  if (std::string detail = runtime::take_trap_message(); !detail.empty()) {
+    message += ": " + detail;
+  }
+  message += trap_detail(trap, instance);
+  return Error(ErrorKind::Trap, std::move(message), trap);
+}
+
+}  // namespace
+
 Result<std::vector<Value>> call_guest(const FuncType& type, size_t export_index,
                                       InstanceState& instance, std::string_view function,
                                       std::span<const Value> args) {
@@ -146,34 +180,27 @@ Result<std::vector<Value>> call_guest(const FuncType& type, size_t export_index,
   for (size_t i = 0; i < args.size(); ++i) io[i] = to_ws(args[i]);
   const engine::NativeCode& code = prepare_call(instance);
   GuestCall call{code.glue().exports[export_index].entry, instance.raw, io};
-  // Under Tier::Auto, time counts towards hotness until the optimized compile starts.
-  const bool timed = begin_timed_call(instance);
-  const auto began =
-      timed ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point();
-  const TrapKind trap = run_on_instance(instance, run_guest_call, &call);
-  if (timed) {
-    end_timed_call(instance,
-                   static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                             std::chrono::steady_clock::now() - began)
-                                             .count()));
-  }
-  if (trap == TrapKind::Exit) {
-    Error exit = Error::exit(t_exit_code);
-    return std::move(exit).with_context(name());
-  }
-  if (trap != TrapKind::None) {
-    std::string message = name() + " trapped: " + to_string(trap);
-    if (std::string detail = runtime::take_trap_message(); !detail.empty()) {
-      message += ": " + detail;
-    }
-    message += trap_detail(trap, instance);
-    return Error(ErrorKind::Trap, std::move(message), trap);
+  if (const TrapKind trap = enter_guest(instance, run_guest_call, &call); trap != TrapKind::None) {
+    return trap_error(instance, function, trap);
   }
   std::vector<Value> results;
   results.reserve(type.results.size());
   for (size_t i = 0; i < type.results.size(); ++i)
     results.push_back(from_ws(type.results[i], io[i]));
   return results;
+}
+
+TrapKind run_direct(const FuncState& func, DirectCall& target, void (*thunk)(void*),
+                    void* closure) {
+  InstanceState& instance = *func.instance;
+  const engine::NativeCode& code = prepare_call(instance);
+  target.function = code.glue().exports[func.export_index].direct;
+  target.instance = instance.raw;
+  return enter_guest(instance, thunk, closure);
+}
+
+Error direct_call_error(const FuncState& func, TrapKind trap) {
+  return trap_error(*func.instance, func.name, trap);
 }
 
 Result<std::vector<Value>> call_host(const FuncState& func, std::span<const Value> args) {

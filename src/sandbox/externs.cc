@@ -48,6 +48,23 @@ Result<std::vector<Value>> Func::call(std::span<const Value> args) const {
                             args);
 }
 
+// --- TypedFunc (typed_func.h)
+
+namespace detail {
+
+Status check_signature(const Func& func, const FuncType& want) {
+  const FuncState& state = *FuncState::of(func);
+  if (state.type.params == want.params && state.type.results == want.results) return {};
+  const std::string name =
+      state.is_host() ? state.name : state.instance->module->info.name + ": `" + state.name + "`";
+  return Error(ErrorKind::InvalidArgument,
+               name + " has type " + state.type.to_string() + ", not " + want.to_string());
+}
+
+bool is_guest_function(const Func& func) { return !FuncState::of(func)->is_host(); }
+
+}  // namespace detail
+
 // --- Global
 
 Result<Global> Global::create(GlobalType type, Value initial) {
