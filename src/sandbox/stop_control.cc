@@ -1,10 +1,36 @@
 // StopControl: see stop_control.h.
 #include "sandbox/stop_control.h"
 
+#include <linux/membarrier.h>
 #include <sched.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 namespace wasm_sandbox::detail {
 namespace {
+
+// The fences of the Dekker pairs (stop_control.h) are asymmetric: the side that runs on every
+// call (enter(), leave()) only keeps the compiler from reordering, and the rare side (a
+// signaller) makes every thread of the process execute a full barrier with membarrier(2).
+// Where the kernel lacks it, both sides use full fences.
+bool register_asymmetric_fences() {
+  return syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0;
+}
+const bool g_asymmetric = register_asymmetric_fences();
+
+void light_fence() {
+  if (g_asymmetric) {
+    std::atomic_signal_fence(std::memory_order_seq_cst);
+  } else {
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+  }
+}
+
+void heavy_fence() {
+  if (!g_asymmetric || syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) != 0) {
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+  }
+}
 
 constexpr uint32_t kCallOnly = runtime::kFlagTimeout | runtime::kFlagInterruptAll;
 constexpr uint32_t kStops = runtime::kFlagTimeout | runtime::kFlagInterrupts;
@@ -15,22 +41,25 @@ std::atomic_ref<uint32_t> bits_of(uint32_t* flag) { return std::atomic_ref<uint3
 
 template <class Signal>
 bool StopControl::with_thread(Signal signal) {
-  signalling_.fetch_add(1);
-  runtime::GuestThread* thread = thread_.load();
+  signalling_.fetch_add(1, std::memory_order_relaxed);
+  heavy_fence();  // pairs with leave()'s (and, for the bits a request set, enter()'s)
+  runtime::GuestThread* thread = thread_.load(std::memory_order_acquire);
   const bool running = thread && signal(thread);
-  signalling_.fetch_sub(1);
+  signalling_.fetch_sub(1, std::memory_order_release);
   return running;
 }
 
 void StopControl::enter(uint64_t epoch) {
   epoch_.store(epoch, std::memory_order_relaxed);
-  thread_.store(runtime::this_guest_thread());
+  thread_.store(runtime::this_guest_thread(), std::memory_order_release);
+  light_fence();  // before the caller reads the flag: pairs with with_thread()'s
 }
 
 void StopControl::leave() {
-  thread_.store(nullptr);
+  thread_.store(nullptr, std::memory_order_relaxed);
+  light_fence();  // pairs with with_thread()'s
   // A signaller that read the thread before it was cleared is in a system call: brief.
-  while (signalling_.load() != 0) sched_yield();
+  while (signalling_.load(std::memory_order_acquire) != 0) sched_yield();
   // Every deadline of the call is dropped by now, and interrupt_all() sets its bit only while
   // a call runs: neither bit can be set again until the next call.
   std::atomic_ref<uint32_t> bits = bits_of(flag);

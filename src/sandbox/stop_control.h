@@ -8,12 +8,15 @@
 // A pthread_t must not be used once its thread has ended, so a thread never leaves its call
 // while another thread is signalling it: signallers count themselves in `signalling_` before
 // they read `thread_`, and leave() clears `thread_`, then waits for the count to drop to zero.
-// All of these are sequentially consistent: either a signaller sees the thread cleared, or
-// leave() sees the signaller. The same pairing makes a request and a starting call meet:
-// either the request sees the thread, or the call sees the request's bits in the flag.
+// A fence between each side's write and read makes them meet (Dekker): either a signaller
+// sees the thread cleared, or leave() sees the signaller. The same pairing makes a request
+// and a starting call meet: either the request sees the thread, or the call sees the
+// request's bits in the flag.
 //
-// Workload: enter() and leave() run on every call from the host (one atomic exchange each);
-// requests are rare, and a signal takes a system call, during which leave() may have to wait.
+// Workload: enter() and leave() run on every call from the host, so their fences are free
+// (compiler barriers); a signaller pays for both sides with membarrier(2), a few
+// microseconds, once per request or retry (stop_control.cc). Requests are rare, and a signal
+// takes a system call, during which leave() may have to wait.
 #pragma once
 
 #include <atomic>
