@@ -19,8 +19,8 @@ std::mutex g_tcc_mutex;  // libtcc 0.9.27 is not reentrant
 class TccCode final : public NativeCode {
  public:
   TccCode(TCCState* state, const ws_glue* glue, void* memory, size_t size)
-      : state_(state),
-        glue_(glue),
+      : NativeCode(glue),
+        state_(state),
         memory_(memory),
         size_(size),
         registration_(
@@ -33,12 +33,10 @@ class TccCode final : public NativeCode {
     }
     munmap(memory_, size_);
   }
-  const ws_glue& glue() const override { return *glue_; }
   size_t code_size() const override { return size_; }
 
  private:
   TCCState* state_;
-  const ws_glue* glue_;
   void* memory_;
   size_t size_;
   runtime::CodeRegistration registration_;

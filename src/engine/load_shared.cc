@@ -38,7 +38,7 @@ class SharedObjectCode final : public NativeCode {
  public:
   SharedObjectCode(void* handle, int fd, const ws_glue* glue, size_t size,
                    std::vector<runtime::CodeRange> code)
-      : handle_(handle), fd_(fd), glue_(glue), size_(size), registration_(std::move(code)) {}
+      : NativeCode(glue), handle_(handle), fd_(fd), size_(size), registration_(std::move(code)) {}
   // The memfd stays open while the object is loaded: glibc recognizes loaded objects by
   // path, and /proc/self/fd/N must not name a different object while this one is.
   ~SharedObjectCode() override {
@@ -46,13 +46,11 @@ class SharedObjectCode final : public NativeCode {
     dlclose(handle_);
     close(fd_);
   }
-  const ws_glue& glue() const override { return *glue_; }
   size_t code_size() const override { return size_; }
 
  private:
   void* handle_;
   int fd_;
-  const ws_glue* glue_;
   size_t size_;
   runtime::CodeRegistration registration_;  // its executable segments, while loaded
 };

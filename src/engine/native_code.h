@@ -16,9 +16,16 @@ namespace wasm_sandbox::engine {
 class NativeCode {
  public:
   virtual ~NativeCode() = default;
-  virtual const ws_glue& glue() const = 0;
+  // Not virtual: read on every call from the host.
+  const ws_glue& glue() const { return *glue_; }
   // Bytes of code and data the compiler produced.
   virtual size_t code_size() const = 0;
+
+ protected:
+  explicit NativeCode(const ws_glue* glue) : glue_(glue) {}
+
+ private:
+  const ws_glue* glue_;
 };
 
 }  // namespace wasm_sandbox::engine

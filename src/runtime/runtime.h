@@ -122,7 +122,7 @@ inline constexpr int kInterruptSignal = SIGURG;
 // A thread that makes guarded calls, as other threads see it. Opaque.
 struct GuestThread;
 
-// This thread's. Valid until the thread exits. The first call on a thread unblocks
+// This thread's. Valid until the thread exits. The first guarded call on a thread unblocks
 // kInterruptSignal in it (the host must not block it again while the thread runs guest code).
 GuestThread* this_guest_thread();
 

@@ -24,6 +24,63 @@ ws_call_on_stack:
         .cfi_endproc
         .size   ws_call_on_stack, .-ws_call_on_stack
 
+// int ws_guarded_call(uint64_t point[8], void (*fn)(void*), void* arg, void* stack_top)
+//
+// Calls fn(arg), on the stack at stack_top (16-byte aligned) unless it is null, and returns
+// 0; or 1, when ws_guarded_unwind(point) is called meanwhile (a trap, from fn or a signal
+// handler below it). `point` saves what the caller expects a call to preserve: the
+// callee-saved registers, the stack pointer and the return address. As setjmp, without the
+// pointer mangling and signal-mask bookkeeping (run_guarded() saves no mask); since the
+// unwind returns from this very call, the caller needs no returns_twice care. Not used with
+// sanitizers, which must see setjmp/longjmp.
+        .globl  ws_guarded_call
+        .hidden ws_guarded_call
+        .type   ws_guarded_call, @function
+ws_guarded_call:
+        .cfi_startproc
+        movq    %rbx, 0(%rdi)
+        movq    %rbp, 8(%rdi)
+        movq    %r12, 16(%rdi)
+        movq    %r13, 24(%rdi)
+        movq    %r14, 32(%rdi)
+        movq    %r15, 40(%rdi)
+        leaq    8(%rsp), %rax
+        movq    %rax, 48(%rdi)
+        movq    (%rsp), %rax
+        movq    %rax, 56(%rdi)
+        pushq   %rbp
+        .cfi_def_cfa_offset 16
+        .cfi_offset %rbp, -16
+        movq    %rsp, %rbp
+        .cfi_def_cfa_register %rbp
+        testq   %rcx, %rcx
+        cmovnzq %rcx, %rsp
+        movq    %rdx, %rdi
+        callq   *%rsi
+        movq    %rbp, %rsp
+        popq    %rbp
+        .cfi_def_cfa %rsp, 8
+        xorl    %eax, %eax
+        ret
+        .cfi_endproc
+        .size   ws_guarded_call, .-ws_guarded_call
+
+// void ws_guarded_unwind(const uint64_t point[8])  (does not return)
+        .globl  ws_guarded_unwind
+        .hidden ws_guarded_unwind
+        .type   ws_guarded_unwind, @function
+ws_guarded_unwind:
+        movq    0(%rdi), %rbx
+        movq    8(%rdi), %rbp
+        movq    16(%rdi), %r12
+        movq    24(%rdi), %r13
+        movq    32(%rdi), %r14
+        movq    40(%rdi), %r15
+        movq    48(%rdi), %rsp
+        movl    $1, %eax
+        jmpq    *56(%rdi)
+        .size   ws_guarded_unwind, .-ws_guarded_unwind
+
 // void ws_signal_return(void)
 //
 // The trampoline a signal handler returns to when it is installed with the rt_sigaction

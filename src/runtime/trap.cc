@@ -1,8 +1,10 @@
 // Traps, guarded calls, per-thread stacks, the fault handlers and the interrupt signal's
 // handler. See runtime.h for the model.
 //
-// The hot path is run_guarded(): one TLS lookup, one _setjmp (no signal mask syscall) and a
-// stack switch. Everything else (stack creation, handler installation) happens once.
+// The hot path is run_guarded(): one TLS lookup, and one call that saves an unwind point and
+// switches stacks (ws_guarded_call; _setjmp and a switch under sanitizers, which must see
+// them), with no signal-mask syscall. Everything else (stack creation, handler installation)
+// happens once.
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -24,22 +26,36 @@
 
 extern "C" void ws_call_on_stack(void* arg, void (*fn)(void*), void* stack_top);
 
+#if defined(__x86_64__) && !defined(WS_ASAN) && !defined(WS_TSAN)
+#define WS_OWN_UNWIND 1
+extern "C" int ws_guarded_call(uint64_t* point, void (*fn)(void*), void* arg, void* stack_top);
+extern "C" [[noreturn]] void ws_guarded_unwind(const uint64_t* point);
+#endif
+
 #ifdef WS_ASAN
 #include <sanitizer/common_interface_defs.h>
 #endif
 
 namespace wasm_sandbox::runtime {
 
+// Where a trap resumes: the innermost run_guarded() (see enter_guarded()).
+struct UnwindPoint {
+#ifdef WS_OWN_UNWIND
+  uint64_t saved[8];
+#else
+  jmp_buf buf;
+#endif
+};
+
 // A thread's state (runtime.h calls it GuestThread). Plain data only, constant-initialized
 // and in the initial-exec TLS model, so that the signal handlers can read it without
 // allocating. Other threads read `in_guest` and `self` only (interrupt_thread()).
 struct GuestThread {
-  jmp_buf* unwind;             // innermost run_guarded() on this thread, or null
+  UnwindPoint* unwind;         // innermost run_guarded() on this thread, or null
   bool in_guest;               // executing guest code (not host code called by it); written
                                // with __atomic builtins, as other threads read it
   uint32_t* stop_flag;         // of the innermost run_guarded(), or null
-  bool has_self;               // `self` is set
-  pthread_t self;              // this thread, for pthread_sigqueue()
+  pthread_t self;              // this thread, for pthread_sigqueue(); set with `ready`
   bool on_guest_stack;         // somewhere inside ws_call_on_stack
   bool unwind_on_guest_stack;  // *unwind was set on the guest stack (a nested call)
   bool ready;                  // stacks below are set up
@@ -61,10 +77,10 @@ using ThreadState = GuestThread;
 
 constinit thread_local ThreadState t_state [[gnu::tls_model("initial-exec")]] = {};
 
-// Relaxed: to other threads in_guest is a hint (interrupt_thread() skips threads in host
-// code), and a stale read costs one retry of the signal, never a lost stop.
+// To other threads in_guest is a hint (interrupt_thread() skips threads in host code), and a
+// stale read costs one retry of the signal, never a lost stop. Release: it publishes `self`.
 void set_in_guest(ThreadState& ts, bool value) {
-  __atomic_store_n(&ts.in_guest, value, __ATOMIC_RELAXED);
+  __atomic_store_n(&ts.in_guest, value, __ATOMIC_RELEASE);
 }
 
 thread_local std::string t_trap_message;
@@ -116,17 +132,45 @@ void call_on_guest_stack(ThreadState& ts, void (*fn)(void*), void* arg, char* to
 }
 #else
 void announce_switch_to_host(ThreadState&) {}
+#ifndef WS_OWN_UNWIND
 void arrived_on_host() {}
 void call_on_guest_stack(ThreadState&, void (*fn)(void*), void* arg, char* top) {
   ws_call_on_stack(arg, fn, top);
 }
 #endif
+#endif
 
 // Leaves guest code for the innermost run_guarded(), which may be on the host stack.
 [[noreturn]] void unwind(ThreadState& ts) {
   if (ts.on_guest_stack && !ts.unwind_on_guest_stack) announce_switch_to_host(ts);
-  longjmp(*ts.unwind, 1);
+#ifdef WS_OWN_UNWIND
+  ws_guarded_unwind(ts.unwind->saved);
+#else
+  longjmp(ts.unwind->buf, 1);
+#endif
 }
+
+// Calls fn(arg) on the guest stack at `top`, or on the current stack if `top` is null (a
+// nested call, already on the guest stack); true if unwind() ended it (a trap).
+#ifdef WS_OWN_UNWIND
+bool enter_guarded(ThreadState&, UnwindPoint& point, void (*fn)(void*), void* arg, char* top) {
+  return ws_guarded_call(point.saved, fn, arg, top) != 0;
+}
+#else
+[[gnu::noinline]] bool enter_guarded(ThreadState& ts, UnwindPoint& point, void (*fn)(void*),
+                                     void* arg, char* top) {
+  if (_setjmp(point.buf) != 0) {  // `top` is not written after this: it survives the longjmp
+    if (top) arrived_on_host();
+    return true;
+  }
+  if (top) {
+    call_on_guest_stack(ts, fn, arg, top);
+  } else {
+    fn(arg);
+  }
+  return false;
+}
+#endif
 
 struct sigaction g_previous_segv;
 struct sigaction g_previous_bus;
@@ -332,6 +376,14 @@ bool init_thread(ThreadState& ts) {
     ts.altstack = alt;
     ts.owns_altstack = true;
   }
+  // For interrupt_thread(), which reads it once the thread is in guest mode.
+  ts.self = pthread_self();
+  // Hosts often block signals in their worker threads; a blocked interrupt signal would
+  // never stop anything.
+  sigset_t interrupt;
+  sigemptyset(&interrupt);
+  sigaddset(&interrupt, kInterruptSignal);
+  pthread_sigmask(SIG_UNBLOCK, &interrupt, nullptr);
   ts.stack_mapping = base;
   ts.guard_end = base + kGuestStackGuard;
   ts.stack_top = base + total;
@@ -376,29 +428,22 @@ TrapKind run_guarded(void (*fn)(void*), void* arg, size_t stack_bytes, uint32_t*
     t_trap_message = "cannot allocate a guest stack for this thread";
     return TrapKind::HostError;
   }
-  jmp_buf buf;
-  jmp_buf* const prev_unwind = ts.unwind;
+  UnwindPoint point;
+  UnwindPoint* const prev_unwind = ts.unwind;
   const bool prev_unwind_on_stack = ts.unwind_on_guest_stack;
   const bool prev_in_guest = ts.in_guest;
   const bool prev_on_stack = ts.on_guest_stack;
   uint32_t* const prev_stop_flag = ts.stop_flag;
-  TrapKind result = TrapKind::None;
-  if (_setjmp(buf) != 0) {
-    if (!prev_on_stack) arrived_on_host();
-    result = ts.trap;
-  } else {
-    ts.unwind = &buf;
-    ts.unwind_on_guest_stack = prev_on_stack;
-    ts.stop_flag = stop_flag;
-    set_in_guest(ts, true);
-    if (prev_on_stack) {
-      fn(arg);
-    } else {
-      ts.on_guest_stack = true;
-      const size_t usable = std::min(stack_bytes, kGuestStackSize) & ~size_t{15};
-      call_on_guest_stack(ts, fn, arg, ts.guard_end + usable);
-    }
+  ts.unwind = &point;
+  ts.unwind_on_guest_stack = prev_on_stack;
+  ts.stop_flag = stop_flag;
+  set_in_guest(ts, true);
+  char* top = nullptr;
+  if (!prev_on_stack) {
+    ts.on_guest_stack = true;
+    top = ts.guard_end + (std::min(stack_bytes, kGuestStackSize) & ~size_t{15});
   }
+  const TrapKind result = enter_guarded(ts, point, fn, arg, top) ? ts.trap : TrapKind::None;
   ts.unwind = prev_unwind;
   ts.unwind_on_guest_stack = prev_unwind_on_stack;
   ts.stop_flag = prev_stop_flag;
@@ -430,23 +475,11 @@ TrapKind take_stop(uint32_t* flag) {
 
 uint32_t* current_stop_flag() { return t_state.stop_flag; }
 
-GuestThread* this_guest_thread() {
-  ThreadState& ts = t_state;
-  if (!ts.has_self) {  // before any other thread can see this state
-    ts.self = pthread_self();
-    ts.has_self = true;
-    // Hosts often block signals in their worker threads; a blocked interrupt signal would
-    // never stop anything.
-    sigset_t interrupt;
-    sigemptyset(&interrupt);
-    sigaddset(&interrupt, kInterruptSignal);
-    pthread_sigmask(SIG_UNBLOCK, &interrupt, nullptr);
-  }
-  return &ts;
-}
+GuestThread* this_guest_thread() { return &t_state; }
 
 void interrupt_thread(GuestThread* thread) {
-  if (!__atomic_load_n(&thread->in_guest, __ATOMIC_RELAXED)) return;
+  // Acquire: a thread in guest mode has run init_thread(), which set `self`.
+  if (!__atomic_load_n(&thread->in_guest, __ATOMIC_ACQUIRE)) return;
   union sigval value;
   value.sival_int = kSignalTag;
   pthread_sigqueue(thread->self, kInterruptSignal, value);

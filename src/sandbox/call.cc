@@ -193,9 +193,13 @@ Result<std::vector<Value>> call_guest(const FuncType& type, size_t export_index,
 TrapKind run_direct(const FuncState& func, DirectCall& target, void (*thunk)(void*),
                     void* closure) {
   InstanceState& instance = *func.instance;
+  target.instance = instance.raw;
+  if (is_settled(instance)) [[likely]] {
+    target.function = instance.code->glue().exports[func.export_index].direct;
+    return run_on_instance(instance, thunk, closure);
+  }
   const engine::NativeCode& code = prepare_call(instance);
   target.function = code.glue().exports[func.export_index].direct;
-  target.instance = instance.raw;
   return enter_guest(instance, thunk, closure);
 }
 

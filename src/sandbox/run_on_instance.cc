@@ -70,9 +70,38 @@ class CallScope {
   TrapKind refused_ = TrapKind::None;
 };
 
+// What CallScope does for the common call: the outermost on the instance, with no deadline
+// (neither its own nor an enclosing call's). The hot path of every call from the host.
+TrapKind run_without_deadline(InstanceState& instance, void (*fn)(void*), void* arg) {
+  TrapKind trap = TrapKind::None;
+  StopControl& stop = instance.stop;
+  if (stop.flag) {
+    stop.enter(instance.engine->interrupt_epoch.load(std::memory_order_relaxed));
+    std::atomic_ref<uint32_t> bits(*stop.flag);
+    if ((bits.load(std::memory_order_relaxed) & runtime::kFlagInterrupt) &&
+        (bits.fetch_and(~runtime::kFlagInterrupt) & runtime::kFlagInterrupt)) [[unlikely]] {
+      trap = TrapKind::Interrupted;
+    }
+  }
+  if (instance.fuel && *instance.fuel <= 0) [[unlikely]] {
+    trap = TrapKind::OutOfFuel;
+  }
+  if (trap == TrapKind::None) [[likely]] {
+    instance.depth.store(1, std::memory_order_relaxed);
+    trap = runtime::run_guarded(fn, arg, instance.stack_bytes, stop.flag);
+    instance.depth.store(0, std::memory_order_relaxed);
+  }
+  if (stop.flag) stop.leave();
+  return trap;
+}
+
 }  // namespace
 
 TrapKind run_on_instance(InstanceState& instance, void (*fn)(void*), void* arg) {
+  if (instance.depth.load(std::memory_order_relaxed) == 0 && instance.timeout.count() == 0 &&
+      t_deadline == Clock::time_point::max()) [[likely]] {
+    return run_without_deadline(instance, fn, arg);
+  }
   CallScope scope(instance);
   if (scope.refused() != TrapKind::None) return scope.refused();
   return runtime::run_guarded(fn, arg, instance.stack_bytes, instance.stop.flag);

@@ -218,6 +218,13 @@ Result<std::vector<Value>> call_guest(const FuncType& type, size_t export_index,
 // Before a call from the host, at depth 0: moves the instance to the module's best code, and
 // under Tier::Auto counts the call towards the module's hotness. Returns the code to run.
 const engine::NativeCode& prepare_call(InstanceState& instance);
+// Whether a call from the host on `instance` may skip prepare_call() and begin_timed_call():
+// the instance runs its module's best code, and the module's hotness is no longer counted.
+inline bool is_settled(const InstanceState& instance) {
+  const ModuleCode& code = *instance.module->code;
+  return instance.code == code.best.load(std::memory_order_acquire) &&
+         (code.policy != Tier::Auto || code.started.load(std::memory_order_relaxed));
+}
 // Around a call from the host, under Tier::Auto while the module is not hot yet: true if the
 // call is to be timed (then end_timed_call() must follow with its duration). A call that is
 // still running when the module's time budget runs out makes it hot (HotTimer).

@@ -16,28 +16,21 @@ namespace {
 bool register_asymmetric_fences() {
   return syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0;
 }
-const bool g_asymmetric = register_asymmetric_fences();
-
-void light_fence() {
-  if (g_asymmetric) {
-    std::atomic_signal_fence(std::memory_order_seq_cst);
-  } else {
-    std::atomic_thread_fence(std::memory_order_seq_cst);
-  }
-}
 
 void heavy_fence() {
-  if (!g_asymmetric || syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) != 0) {
+  if (!g_asymmetric_fences ||
+      syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) != 0) {
     std::atomic_thread_fence(std::memory_order_seq_cst);
   }
 }
 
-constexpr uint32_t kCallOnly = runtime::kFlagTimeout | runtime::kFlagInterruptAll;
 constexpr uint32_t kStops = runtime::kFlagTimeout | runtime::kFlagInterrupts;
 
 std::atomic_ref<uint32_t> bits_of(uint32_t* flag) { return std::atomic_ref<uint32_t>(*flag); }
 
 }  // namespace
+
+const bool g_asymmetric_fences = register_asymmetric_fences();
 
 template <class Signal>
 bool StopControl::with_thread(Signal signal) {
@@ -49,21 +42,13 @@ bool StopControl::with_thread(Signal signal) {
   return running;
 }
 
-void StopControl::enter(uint64_t epoch) {
-  epoch_.store(epoch, std::memory_order_relaxed);
-  thread_.store(runtime::this_guest_thread(), std::memory_order_release);
-  light_fence();  // before the caller reads the flag: pairs with with_thread()'s
-}
-
-void StopControl::leave() {
-  thread_.store(nullptr, std::memory_order_relaxed);
-  light_fence();  // pairs with with_thread()'s
-  // A signaller that read the thread before it was cleared is in a system call: brief.
-  while (signalling_.load(std::memory_order_acquire) != 0) sched_yield();
-  // Every deadline of the call is dropped by now, and interrupt_all() sets its bit only while
-  // a call runs: neither bit can be set again until the next call.
+void StopControl::clear_call_only() {
   std::atomic_ref<uint32_t> bits = bits_of(flag);
   if (bits.load(std::memory_order_relaxed) & kCallOnly) bits.fetch_and(~kCallOnly);
+}
+
+void StopControl::wait_for_signallers() {
+  while (signalling_.load(std::memory_order_acquire) != 0) sched_yield();
 }
 
 bool StopControl::request(uint32_t bits) {

@@ -26,6 +26,10 @@
 
 namespace wasm_sandbox::detail {
 
+// Whether the process uses membarrier(2) for the signalling side's fences (stop_control.cc);
+// constant once static initialization is done.
+extern const bool g_asymmetric_fences;
+
 // One per interruptible instance (state.h, InstanceState::stop). Thread-safe and lock-free
 // (but not async-signal-safe: leave() waits for signallers).
 class StopControl {
@@ -38,8 +42,24 @@ class StopControl {
   // thread, and the engine's interrupt_all() epoch (state.h) as the call starts; leave()
   // forgets them and clears what only that call was asked (kFlagTimeout, kFlagInterruptAll).
   // REQUIRES: flag.
-  void enter(uint64_t epoch);
-  void leave();
+  void enter(uint64_t epoch) {
+    epoch_.store(epoch, std::memory_order_relaxed);
+    thread_.store(runtime::this_guest_thread(), std::memory_order_release);
+    light_fence();  // before the caller reads the flag: pairs with with_thread()'s
+  }
+  void leave() {
+    thread_.store(nullptr, std::memory_order_relaxed);
+    light_fence();  // pairs with with_thread()'s
+    // A signaller that read the thread before it was cleared is in a system call: brief.
+    if (signalling_.load(std::memory_order_acquire) != 0) [[unlikely]] {
+      wait_for_signallers();
+    }
+    // Every deadline of the call is dropped by now, and interrupt_all() sets its bit only
+    // while a call runs: neither bit can be set again until the next call.
+    if (std::atomic_ref<uint32_t>(*flag).load(std::memory_order_relaxed) & kCallOnly) [[unlikely]] {
+      clear_call_only();
+    }
+  }
 
   // Sets `bits` in the flag and signals the thread running a call, if any. Returns whether a
   // call runs: then the stop may need retries. REQUIRES: flag.
@@ -56,13 +76,26 @@ class StopControl {
   std::atomic<bool> retrying{false};
 
  private:
+  static constexpr uint32_t kCallOnly = runtime::kFlagTimeout | runtime::kFlagInterruptAll;
+
+  // The call side's half of each fence: see stop_control.cc.
+  static void light_fence() {
+    if (g_asymmetric_fences) {
+      std::atomic_signal_fence(std::memory_order_seq_cst);
+    } else {
+      std::atomic_thread_fence(std::memory_order_seq_cst);
+    }
+  }
+  void wait_for_signallers();
+  void clear_call_only();
+
   // Calls signal(thread) with the running call's thread, kept from leaving meanwhile;
   // false if no call runs.
   template <class Signal>
   bool with_thread(Signal signal);
 
   std::atomic<runtime::GuestThread*> thread_{nullptr};
-  std::atomic<uint64_t> epoch_{0};        // of the call, written before thread_
+  std::atomic<uint64_t> epoch_{0};       // of the call, written before thread_
   std::atomic<uint32_t> signalling_{0};  // threads inside with_thread()
 };
 
