@@ -71,4 +71,64 @@ void BM_WasmCallWithTimeout(benchmark::State& state) {
 }
 BENCHMARK(BM_WasmCallWithTimeout);
 
+// wasm -> host: a guest loop calling an imported host function (Func::wrap) n times, next
+// to the same loop calling a guest function through a table (which the C compiler cannot
+// inline). Both on optimized
+// code; the time per iteration is what one call costs.
+constexpr std::string_view kHostLoop = R"((module
+  (import "host" "add" (func $host_add (param i32 i32) (result i32)))
+  (global $slot (mut i32) (i32.const 0))
+  (type $binary (func (param i32 i32) (result i32)))
+  (table 1 funcref)
+  (elem (i32.const 0) $guest_add)
+  (func $guest_add (param i32 i32) (result i32) (i32.add (local.get 0) (local.get 1)))
+  (func (export "call_host") (param $n i32) (result i32) (local $x i32)
+    (block $done (loop $next
+      (br_if $done (i32.eqz (local.get $n)))
+      (local.set $x (call $host_add (local.get $x) (i32.const 1)))
+      (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+      (br $next)))
+    (local.get $x))
+  (func (export "call_guest") (param $n i32) (result i32) (local $x i32)
+    (block $done (loop $next
+      (br_if $done (i32.eqz (local.get $n)))
+      (local.set $x
+        (call_indirect (type $binary) (local.get $x) (i32.const 1) (global.get $slot)))
+      (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+      (br $next)))
+    (local.get $x)))
+)";
+
+const Instance& host_loop_instance() {
+  static const Instance instance = [] {
+    EngineConfig config;
+    config.tier = Tier::Optimized;
+    static Engine engine(config);
+    auto module = engine.load_wat(kHostLoop, "host_loop.wat");
+    if (!module) std::abort();
+    Imports imports;
+    // noinline: a real host function does work of its own; this one keeps its call.
+    imports.add("host", "add", Func::wrap([](int32_t a, int32_t b) { return native_add(a, b); }));
+    auto instance = module->instantiate(imports);
+    if (!instance) std::abort();
+    return std::move(instance).value();
+  }();
+  return instance;
+}
+
+void loop_bench(benchmark::State& state, const char* export_name) {
+  constexpr int32_t kCalls = 10000;
+  auto loop = host_loop_instance().typed<int32_t(int32_t)>(export_name);
+  if (!loop) std::abort();
+  for (auto _ : state) benchmark::DoNotOptimize(*loop->call(kCalls));
+  state.SetItemsProcessed(state.iterations() * kCalls);
+  state.counters["ns_per_call"] =
+      benchmark::Counter(static_cast<double>(state.iterations()) * kCalls,
+                         benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+}
+void BM_GuestCallsHost(benchmark::State& state) { loop_bench(state, "call_host"); }
+BENCHMARK(BM_GuestCallsHost);
+void BM_GuestCallsGuest(benchmark::State& state) { loop_bench(state, "call_guest"); }
+BENCHMARK(BM_GuestCallsGuest);
+
 }  // namespace

@@ -11,6 +11,8 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <tuple>
@@ -62,6 +64,12 @@ struct WasmType<double> {
   static Value to_value(double v) { return Value::f64(v); }
   static double from_value(const Value& v) { return v.f64(); }
 };
+
+// How an argument of C++ type T sits in the frame: i32 and i64 as unsigned integers of their
+// width, floats as themselves.
+template <class T>
+using CArg = std::conditional_t<std::is_floating_point_v<T>, T,
+                                std::conditional_t<sizeof(T) == 4, uint32_t, uint64_t>>;
 
 Error results_mismatch(std::string_view function, const std::vector<Value>& results,
                        const std::vector<ValType>& expected);
@@ -142,6 +150,89 @@ struct CallableOf : CallableTraits<decltype(&F::operator())> {};
 template <class R, class... A>
 struct CallableOf<R (*)(A...)> : CallableTraits<R(A...)> {};
 
+// --- The direct path from guest code (see wrap_callable)
+
+// The frame generated code calls a host function with: argument i, then result i, at
+// io + i * kIoStride, each value at the start of its slot (glue_abi.h's ws_val; call.cc
+// checks that the two agree).
+inline constexpr size_t kIoStride = 24;
+
+template <class T>
+T io_get(const void* io, size_t i) {
+  T value;
+  std::memcpy(&value, static_cast<const char*>(io) + i * kIoStride, sizeof(T));
+  return value;
+}
+template <class T>
+void io_set(void* io, size_t i, T value) {
+  std::memcpy(static_cast<char*>(io) + i * kIoStride, &value, sizeof(T));
+}
+
+template <class R>
+struct IoResults {
+  static void set(void* io, const R& value) { io_set(io, 0, value); }
+};
+template <class... Ts>
+struct IoResults<std::tuple<Ts...>> {
+  static void set(void* io, const std::tuple<Ts...>& value) {
+    [&]<size_t... I>(std::index_sequence<I...>) { (io_set(io, I, std::get<I>(value)), ...); }
+    (std::index_sequence_for<Ts...>{});
+  }
+};
+
+// A host function's body for calls from guest code: reads the arguments from `io`, calls the
+// callable and writes the results to `io`. Returns TrapKind::None, or HostError after
+// handing the error to fail_host_call().
+using DirectHostFn = TrapKind (*)(void* callable, Caller& caller, void* io);
+// Keeps `error` for the library's dispatcher, which turns it into the trap (call.cc).
+// Returns TrapKind::HostError.
+TrapKind fail_host_call(Error error);
+// Func::host() plus the direct path: `callable` is what `direct` receives.
+Func host_with_direct_path(FuncType type, HostCallback callback, std::shared_ptr<void> callable,
+                           DirectHostFn direct);
+
+template <class F, class Return, bool kWantsCaller, class... P>
+TrapKind call_directly(void* callable, Caller& caller, void* io) {
+  using Plain = typename HostReturn<Return>::Plain;
+  F& fn = *static_cast<F*>(callable);
+  auto invoke = [&]<size_t... I>(std::index_sequence<I...>)->decltype(auto) {
+    if constexpr (kWantsCaller) {
+      return fn(caller, static_cast<P>(io_get<CArg<P>>(io, I))...);
+    } else {
+      return fn(static_cast<P>(io_get<CArg<P>>(io, I))...);
+    }
+  };
+  constexpr auto kIndices = std::index_sequence_for<P...>{};
+#if defined(__cpp_exceptions) || defined(__EXCEPTIONS)
+  try {
+#endif
+    if constexpr (std::is_void_v<Return>) {
+      invoke(kIndices);
+    } else if constexpr (std::is_same_v<Return, Status>) {
+      Status status = invoke(kIndices);
+      if (!status) [[unlikely]] {
+        return fail_host_call(std::move(status).error());
+      }
+    } else if constexpr (!std::is_same_v<Return, Plain>) {  // Result<T>
+      auto result = invoke(kIndices);
+      if (!result) [[unlikely]] {
+        return fail_host_call(std::move(result).error());
+      }
+      if constexpr (!std::is_void_v<Plain>) IoResults<Plain>::set(io, *result);
+    } else {
+      IoResults<Plain>::set(io, invoke(kIndices));
+    }
+#if defined(__cpp_exceptions) || defined(__EXCEPTIONS)
+  } catch (const std::exception& e) {
+    return fail_host_call(
+        Error(ErrorKind::Internal, std::string("threw an exception: ") + e.what()));
+  } catch (...) {
+    return fail_host_call(Error(ErrorKind::Internal, "threw an exception"));
+  }
+#endif
+  return TrapKind::None;
+}
+
 template <class F, class Return, class... A>
 Func wrap_callable(F&& callable, std::tuple<A...>*) {
   constexpr bool kWantsCaller =
@@ -149,8 +240,11 @@ Func wrap_callable(F&& callable, std::tuple<A...>*) {
   using Plain = typename HostReturn<Return>::Plain;
   FuncType type;
   type.results = ResultsOf<Plain>::types();
-  auto body = [fn = std::forward<F>(callable)](Caller& caller, std::span<const Value> args,
-                                               std::span<Value> results) mutable -> Status {
+  using Fn = std::decay_t<F>;
+  auto shared = std::make_shared<Fn>(std::forward<F>(callable));
+  auto body = [shared](Caller& caller, std::span<const Value> args,
+                       std::span<Value> results) mutable -> Status {
+    Fn& fn = *shared;
     auto invoke = [&]<size_t... I>(std::index_sequence<I...>)->decltype(auto) {
       if constexpr (kWantsCaller) {
         using Params = std::tuple<A...>;
@@ -176,14 +270,19 @@ Func wrap_callable(F&& callable, std::tuple<A...>*) {
       return {};
     }
   };
+  DirectHostFn direct;
   if constexpr (kWantsCaller) {
     type.params = []<class First, class... Rest>(std::tuple<First, Rest...>*) {
       return std::vector<ValType>{WasmType<std::decay_t<Rest>>::type...};
     }(static_cast<std::tuple<A...>*>(nullptr));
+    direct = []<class First, class... Rest>(std::tuple<First, Rest...>*) {
+      return &call_directly<Fn, Return, true, std::decay_t<Rest>...>;
+    }(static_cast<std::tuple<A...>*>(nullptr));
   } else {
     type.params = {WasmType<std::decay_t<A>>::type...};
+    direct = &call_directly<Fn, Return, false, std::decay_t<A>...>;
   }
-  return Func::host(std::move(type), std::move(body));
+  return host_with_direct_path(std::move(type), std::move(body), std::move(shared), direct);
 }
 
 }  // namespace wasm_sandbox::detail

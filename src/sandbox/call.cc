@@ -7,6 +7,7 @@
 // invoke_host(), which has returned before a HostError trap is raised.
 #include <array>
 #include <atomic>
+#include <optional>
 #include <string>
 
 #include "runtime/runtime.h"
@@ -48,6 +49,27 @@ std::string values_types_string(std::span<const Value> values) {
 thread_local std::string t_host_error;
 thread_local int32_t t_exit_code;
 
+std::string host_name(const HostBinding* binding) {
+  return "host function " + binding->import->module + "." + binding->import->name;
+}
+
+// What a host function's error does to the guest call: Exit (status in t_exit_code), the
+// Timeout, Interrupted or OutOfFuel it passes on, or HostError (message in t_host_error).
+TrapKind host_failed(const HostBinding* binding, const Error& error) {
+  switch (error.trap()) {
+    case TrapKind::Exit:
+      t_exit_code = error.exit_code();
+      return TrapKind::Exit;
+    case TrapKind::Timeout:
+    case TrapKind::Interrupted:
+    case TrapKind::OutOfFuel:
+      return error.trap();
+    default:
+      t_host_error = host_name(binding) + ": " + error.message();
+      return TrapKind::HostError;
+  }
+}
+
 // Runs a host function for guest code. Returns TrapKind::None, or the trap to end the guest
 // call with: HostError (message in t_host_error), Exit (status in t_exit_code), or the
 // Timeout, Interrupted or OutOfFuel a host function passed on.
@@ -79,27 +101,10 @@ TrapKind invoke_host(HostBinding* binding, ws_val* io) {
     return func.callback(caller, {values, params}, {values + params, results});
 #endif
   }();
-  auto name = [binding] {
-    return "host function " + binding->import->module + "." + binding->import->name;
-  };
-  if (!status) {
-    switch (status.error().trap()) {
-      case TrapKind::Exit:
-        t_exit_code = status.error().exit_code();
-        return TrapKind::Exit;
-      case TrapKind::Timeout:
-      case TrapKind::Interrupted:
-      case TrapKind::OutOfFuel:
-        return status.error().trap();
-      default:
-        break;
-    }
-    t_host_error = name() + ": " + status.error().message();
-    return TrapKind::HostError;
-  }
+  if (!status) return host_failed(binding, status.error());
   for (size_t i = 0; i < results; ++i) {
     if (values[params + i].type() != func.type.results[i]) {
-      t_host_error = name() + ": returned " + to_string(values[params + i].type()) +
+      t_host_error = host_name(binding) + ": returned " + to_string(values[params + i].type()) +
                      " for result " + std::to_string(i) + ", expected " +
                      to_string(func.type.results[i]);
       return TrapKind::HostError;
@@ -107,6 +112,37 @@ TrapKind invoke_host(HostBinding* binding, ws_val* io) {
     io[i] = to_ws(values[params + i]);
   }
   return TrapKind::None;
+}
+
+// The error a direct path handed over (fail_host_call()), until its dispatcher takes it.
+thread_local std::optional<Error> t_direct_error;
+
+// invoke_host() for a host function with a direct path: no Values, no std::function.
+TrapKind invoke_host_directly(HostBinding* binding, ws_val* io) {
+  runtime::HostScope host_scope;
+  const FuncState& func = *binding->func;
+  Caller caller(binding->caller);
+  const TrapKind trap = func.direct_host(func.direct_callable.get(), caller, io);
+  if (trap == TrapKind::None) [[likely]] {
+    return trap;
+  }
+  const Error error = std::move(*t_direct_error);
+  t_direct_error.reset();
+  return host_failed(binding, error);
+}
+
+// After a host function returned to guest code: raises the trap it asked for, or the stop
+// requested while it ran (the interrupt signal is not sent to host code, and does nothing
+// there), which takes effect as it returns: one load per host call.
+void finish_host_call(TrapKind trap) {
+  if (trap == TrapKind::HostError) runtime::trap(trap, t_host_error);
+  if (trap != TrapKind::None) runtime::trap(trap);
+  if (uint32_t* flag = runtime::current_stop_flag();
+      flag && std::atomic_ref<uint32_t>(*flag).load(std::memory_order_relaxed) != 0) {
+    if (const TrapKind stop = runtime::take_stop(flag); stop != TrapKind::None) {
+      runtime::trap(stop);
+    }
+  }
 }
 
 }  // namespace
@@ -219,18 +255,19 @@ Result<std::vector<Value>> call_host(const FuncState& func, std::span<const Valu
 }
 
 void dispatch_host_call(ws_host_binding* binding, ws_val* io) {
-  const TrapKind trap = invoke_host(reinterpret_cast<HostBinding*>(binding), io);
-  if (trap == TrapKind::HostError) runtime::trap(trap, t_host_error);
-  if (trap != TrapKind::None) runtime::trap(trap);
-  // A stop requested while the host function ran (the interrupt signal is not sent to host
-  // code, and does nothing there) takes effect as it returns: one load per host call.
-  if (uint32_t* flag = runtime::current_stop_flag();
-      flag && std::atomic_ref<uint32_t>(*flag).load(std::memory_order_relaxed) != 0) {
-    if (const TrapKind stop = runtime::take_stop(flag); stop != TrapKind::None) {
-      runtime::trap(stop);
-    }
-  }
+  finish_host_call(invoke_host(reinterpret_cast<HostBinding*>(binding), io));
 }
+
+void dispatch_direct_host_call(ws_host_binding* binding, ws_val* io) {
+  finish_host_call(invoke_host_directly(reinterpret_cast<HostBinding*>(binding), io));
+}
+
+TrapKind fail_host_call(Error error) {
+  t_direct_error.emplace(std::move(error));
+  return TrapKind::HostError;
+}
+
+static_assert(sizeof(ws_val) == kIoStride, "host.h's frame layout must match glue_abi.h's");
 
 ws_val to_ws(const Value& value) {
   ws_val out{};

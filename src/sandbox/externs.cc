@@ -36,6 +36,14 @@ Func Func::host(FuncType type, HostCallback callback) {
   return Func(std::move(state));
 }
 
+Func detail::host_with_direct_path(FuncType type, HostCallback callback,
+                                   std::shared_ptr<void> callable, DirectHostFn direct) {
+  Func func = Func::host(std::move(type), std::move(callback));
+  FuncState::of(func)->direct_host = direct;
+  FuncState::of(func)->direct_callable = std::move(callable);
+  return func;
+}
+
 const FuncType& Func::type() const {
   static const FuncType kNone;
   return state_ ? state_->type : kNone;

@@ -157,7 +157,8 @@ Result<Instance> Module::instantiate(const Imports& imports, const Limits& limit
       const auto& func = detail::FuncState::of(*f);
       if (func->is_host()) {
         detail::HostBinding& binding = state->bindings[k];
-        binding.header.call = detail::dispatch_host_call;
+        binding.header.call =
+            func->direct_host ? detail::dispatch_direct_host_call : detail::dispatch_host_call;
         binding.func = func.get();
         binding.caller = state.get();
         binding.import = &info.imports[k];

@@ -152,8 +152,11 @@ struct FuncState {
   void* context = nullptr;
   InstanceState* instance = nullptr;  // that exported it; kept alive by `group`
   std::shared_ptr<Group> group;       // of the instance that exported it
-  // A host function.
+  // A host function: `callback` for calls from the host; for calls from guest code
+  // `direct(direct_callable, ...)` when it has one (Func::wrap), else `callback`.
   HostCallback callback;
+  DirectHostFn direct_host = nullptr;
+  std::shared_ptr<void> direct_callable;
 
   bool is_host() const { return instance == nullptr; }
   static Func handle(std::shared_ptr<FuncState> state) { return Func(std::move(state)); }
@@ -245,6 +248,8 @@ std::string trap_detail(TrapKind trap, const InstanceState& instance);
 Result<std::vector<Value>> call_host(const FuncState& func, std::span<const Value> args);
 // The function generated adapters call for host imports (ws_host_binding::call).
 void dispatch_host_call(ws_host_binding* binding, ws_val* io);
+// The same for a host function with a direct path (FuncState::direct_host).
+void dispatch_direct_host_call(ws_host_binding* binding, ws_val* io);
 
 // "expects 2 arguments (i32, i32), got 3" checks, shared by every call path.
 Status check_args(std::string_view what, const FuncType& type, std::span<const Value> args);
