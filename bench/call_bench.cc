@@ -77,6 +77,7 @@ BENCHMARK(BM_WasmCallWithTimeout);
 // code; the time per iteration is what one call costs.
 constexpr std::string_view kHostLoop = R"((module
   (import "host" "add" (func $host_add (param i32 i32) (result i32)))
+  (import "host" "add_generic" (func $host_add_generic (param i32 i32) (result i32)))
   (global $slot (mut i32) (i32.const 0))
   (type $binary (func (param i32 i32) (result i32)))
   (table 1 funcref)
@@ -86,6 +87,13 @@ constexpr std::string_view kHostLoop = R"((module
     (block $done (loop $next
       (br_if $done (i32.eqz (local.get $n)))
       (local.set $x (call $host_add (local.get $x) (i32.const 1)))
+      (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+      (br $next)))
+    (local.get $x))
+  (func (export "call_host_generic") (param $n i32) (result i32) (local $x i32)
+    (block $done (loop $next
+      (br_if $done (i32.eqz (local.get $n)))
+      (local.set $x (call $host_add_generic (local.get $x) (i32.const 1)))
       (local.set $n (i32.sub (local.get $n) (i32.const 1)))
       (br $next)))
     (local.get $x))
@@ -109,6 +117,13 @@ const Instance& host_loop_instance() {
     Imports imports;
     // noinline: a real host function does work of its own; this one keeps its call.
     imports.add("host", "add", Func::wrap([](int32_t a, int32_t b) { return native_add(a, b); }));
+    // The same through the generic path (Values and a std::function), as Func::host makes.
+    imports.add("host", "add_generic",
+                Func::host(FuncType{{ValType::I32, ValType::I32}, {ValType::I32}},
+                           [](Caller&, std::span<const Value> args, std::span<Value> results) {
+                             results[0] = Value::i32(native_add(args[0].i32(), args[1].i32()));
+                             return Status();
+                           }));
     auto instance = module->instantiate(imports);
     if (!instance) std::abort();
     return std::move(instance).value();
@@ -128,6 +143,8 @@ void loop_bench(benchmark::State& state, const char* export_name) {
 }
 void BM_GuestCallsHost(benchmark::State& state) { loop_bench(state, "call_host"); }
 BENCHMARK(BM_GuestCallsHost);
+void BM_GuestCallsHostGeneric(benchmark::State& state) { loop_bench(state, "call_host_generic"); }
+BENCHMARK(BM_GuestCallsHostGeneric);
 void BM_GuestCallsGuest(benchmark::State& state) { loop_bench(state, "call_guest"); }
 BENCHMARK(BM_GuestCallsGuest);
 
