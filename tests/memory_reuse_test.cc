@@ -1,7 +1,12 @@
-// Freed linear memories' address space is reused (runtime/memory.cc, ReservationPool): a new
-// memory must never see an old one's bytes or pages beyond its own size.
+// Freed linear memories' address space is reused (runtime/memory.cc: each module's
+// MemoryPool, then the process-wide ReservationPool): a new memory must never see an old
+// one's bytes or pages beyond its own size, and gets its data segments afresh.
 #include <gtest/gtest.h>
 
+#include <vector>
+
+#include "runtime/memory.h"
+#include "runtime/runtime.h"
 #include "test_util.h"
 #include "wasm_sandbox/wasm_sandbox.h"
 
@@ -39,6 +44,106 @@ TEST(MemoryReuseTest, ANewMemoryIsZeroedAndNoLargerThanDeclared) {
     ASSERT_TRUE(instance->call("scribble", 1 + round % 7).ok());
     EXPECT_EQ(static_cast<uint32_t>(*instance->call<int32_t>("peek", 4096)), 0xdeadbeefu);
   }
+}
+
+constexpr std::string_view kWithData = R"((module
+  (memory (export "memory") 2)
+  (data (i32.const 70000) "\01\02\03\04")
+  (func (export "overwrite") (i32.store (i32.const 70000) (i32.const -1)))
+  (func (export "peek") (param i32) (result i32) (i32.load (local.get 0))))
+)";
+
+TEST(MemoryReuseTest, EveryInstanceGetsItsDataSegmentsAfresh) {
+  Engine engine;
+  Module module = testing::load_wat(engine, kWithData);
+  for (int round = 0; round < 20; ++round) {
+    auto instance = module.instantiate();
+    ASSERT_TRUE(instance.ok());
+    EXPECT_EQ(*instance->call<int32_t>("peek", 70000), 0x04030201) << "round " << round;
+    EXPECT_EQ(*instance->call<int32_t>("peek", 0), 0);
+    ASSERT_TRUE(instance->call("overwrite", {}).ok());
+    EXPECT_EQ(*instance->call<int32_t>("peek", 70000), -1);
+  }
+}
+
+// Many instances alive at once, then dropped, more than the pool keeps: the memories past
+// its capacity go back to the system, and every later instance is still correct; the
+// engine's count of memory in use follows.
+TEST(MemoryReuseTest, PoolCapacityAndTheEnginesMemoryCount) {
+  EngineConfig config;
+  config.pool.idle_memories = 4;
+  Engine engine(config);
+  Module module = testing::load_wat(engine, kWithData);
+  for (int round = 0; round < 3; ++round) {
+    std::vector<Instance> live;
+    for (int i = 0; i < 16; ++i) {
+      auto instance = module.instantiate();
+      ASSERT_TRUE(instance.ok());
+      ASSERT_TRUE(instance->call("overwrite", {}).ok());
+      live.push_back(std::move(instance).value());
+    }
+    EXPECT_EQ(engine.memory_in_use(), 16u * 2 * 65536);
+    live.clear();
+    EXPECT_EQ(engine.memory_in_use(), 0u);
+    auto fresh = module.instantiate();
+    ASSERT_TRUE(fresh.ok());
+    EXPECT_EQ(*fresh->call<int32_t>("peek", 70000), 0x04030201);
+  }
+}
+
+// A memory exported and still held by the host outlives its instance handle: it is not
+// handed to the next instance while it is in use.
+TEST(MemoryReuseTest, AMemoryStillHeldIsNotReused) {
+  Engine engine;
+  Module module = testing::load_wat(engine, kWithData);
+  Memory kept;
+  {
+    auto first = module.instantiate();
+    ASSERT_TRUE(first.ok());
+    kept = std::move(*first->memory());
+    ASSERT_TRUE(first->call("overwrite", {}).ok());
+  }
+  auto second = module.instantiate();
+  ASSERT_TRUE(second.ok());
+  auto memory = second->memory();
+  ASSERT_TRUE(memory.ok());
+  EXPECT_NE(memory->data(), kept.data());
+  EXPECT_EQ(*second->call<int32_t>("peek", 70000), 0x04030201);
+  int32_t old;
+  std::memcpy(&old, kept.data() + 70000, 4);
+  EXPECT_EQ(old, -1);
+}
+
+TEST(MemoryPoolTest, KeepsFreedMemoriesOfOneSizeUpToItsCapacity) {
+  runtime::MemoryPool pool(2);
+  wasm_rt_memory_t memories[3];
+  for (auto& memory : memories)
+    ASSERT_TRUE(runtime::allocate_memory(&memory, 1, 10, nullptr, &pool));
+  // Grown and written: the pool must undo both.
+  ASSERT_EQ(runtime::grow_memory(&memories[0], 2), 1u);
+  memories[0].data[0] = 7;
+  memories[0].data[2 * 65536] = 9;
+  uint8_t* const first = memories[0].data;
+  // Kept: [1], then [0] (taken first); [2] finds the pool full.
+  runtime::free_memory(&memories[1]);
+  runtime::free_memory(&memories[0]);
+  runtime::free_memory(&memories[2]);
+  EXPECT_EQ(pool.idle(), 2u);
+  wasm_rt_memory_t again;
+  ASSERT_TRUE(runtime::allocate_memory(&again, 1, 10, nullptr, &pool));
+  EXPECT_EQ(pool.idle(), 1u);
+  EXPECT_EQ(again.data, first);  // the grown one, reset
+  EXPECT_EQ(again.pages, 1u);
+  EXPECT_EQ(again.size, 65536u);
+  for (size_t i = 0; i < 65536; i += 512) ASSERT_EQ(again.data[i], 0) << i;
+  // The next allocation of another size does not take a pooled memory.
+  wasm_rt_memory_t bigger;
+  ASSERT_TRUE(runtime::allocate_memory(&bigger, 2, 10, nullptr, &pool));
+  EXPECT_EQ(pool.idle(), 1u);
+  runtime::free_memory(&bigger);  // a second size: not kept
+  EXPECT_EQ(pool.idle(), 1u);
+  runtime::free_memory(&again);
+  EXPECT_EQ(pool.idle(), 2u);
 }
 
 }  // namespace

@@ -76,6 +76,14 @@ struct OptimizerConfig {
   std::chrono::milliseconds hot_time{50};
 };
 
+// Reuse of instances' resources. A linear memory freed with its instance is reset (its pages
+// returned to the system, any growth undone) and kept for the next instance of the same
+// module, so that instantiating takes no system call for it.
+struct PoolConfig {
+  // Freed memories kept per module. Each holds address space (8 GiB), not memory.
+  size_t idle_memories = 256;
+};
+
 // Where compiled modules are kept for reuse.
 struct CacheConfig {
   // In process: loading the same bytes again, with the same engine, gives a module sharing
@@ -106,6 +114,7 @@ struct EngineConfig {
   Tier tier = Tier::Auto;
   OptimizerConfig optimizer;
   CacheConfig cache;
+  PoolConfig pool;
 };
 
 // "baseline", "optimized", "auto"

@@ -23,6 +23,8 @@ constexpr size_t kHeaderSize = 4096;
 
 struct MemoryHeader {
   MemoryBudget* budget;
+  MemoryPool* pool;      // where it goes back to when freed, or null
+  size_t initial_bytes;  // accessible when taken from the pool: what a reset restores
 };
 
 MemoryHeader* header_of(const wasm_rt_memory_t* memory) {
@@ -30,6 +32,8 @@ MemoryHeader* header_of(const wasm_rt_memory_t* memory) {
 }
 
 constinit thread_local AllocationLimits* t_limits = nullptr;
+
+void unmap_reservation(uint8_t* base) { munmap(base, kHeaderSize + kMemoryReservation); }
 
 // Reservations of freed memories, kept for the next ones: mapping and unmapping 8 GiB of
 // address space costs more than resetting what was used of it. An entry's header page and its
@@ -79,14 +83,14 @@ uint8_t* reserve(size_t bytes) {
              ? mprotect(data + bytes, r->accessible - bytes, PROT_NONE) == 0
              : mprotect(data + r->accessible, bytes - r->accessible, PROT_READ | PROT_WRITE) == 0);
     if (ok) return r->base;
-    munmap(r->base, kHeaderSize + kMemoryReservation);
+    unmap_reservation(r->base);
   }
   void* base = mmap(nullptr, kHeaderSize + kMemoryReservation, PROT_NONE,
                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (base == MAP_FAILED) return nullptr;
   // The header page and the initial pages are contiguous: one mprotect for both.
   if (mprotect(base, kHeaderSize + bytes, PROT_READ | PROT_WRITE) != 0) {
-    munmap(base, kHeaderSize + kMemoryReservation);
+    unmap_reservation(static_cast<uint8_t*>(base));
     return nullptr;
   }
   return static_cast<uint8_t*>(base);
@@ -97,10 +101,54 @@ void release(uint8_t* base, size_t accessible) {
       pool().give({base, accessible})) {
     return;
   }
-  munmap(base, kHeaderSize + kMemoryReservation);
+  unmap_reservation(base);
 }
 
 }  // namespace
+
+// MemoryPool's internals, for the allocation functions below.
+struct PoolAccess {
+  // A reset reservation with `bytes` accessible, or null.
+  static uint8_t* take(MemoryPool& pool, size_t bytes) {
+    std::lock_guard lock(pool.mutex_);
+    if (pool.free_.empty() || pool.size_ != bytes) return nullptr;
+    uint8_t* base = pool.free_.back();
+    pool.free_.pop_back();
+    return base;
+  }
+  // Resets the memory (pages discarded, growth undone) and keeps it; false if it cannot
+  // (the pool is full, or holds another size), and then the caller releases it.
+  static bool give(MemoryPool& pool, uint8_t* base, size_t accessible, size_t initial) {
+    {
+      std::lock_guard lock(pool.mutex_);
+      if (pool.free_.size() >= pool.capacity_ || (!pool.free_.empty() && pool.size_ != initial)) {
+        return false;
+      }
+    }
+    // The header page stays: the next allocation writes it at once.
+    if (madvise(base + kHeaderSize, accessible, MADV_DONTNEED) != 0) return false;
+    if (accessible > initial &&
+        mprotect(base + kHeaderSize + initial, accessible - initial, PROT_NONE) != 0) {
+      return false;
+    }
+    std::lock_guard lock(pool.mutex_);
+    if (pool.free_.size() >= pool.capacity_ || (!pool.free_.empty() && pool.size_ != initial)) {
+      return false;
+    }
+    pool.size_ = initial;
+    pool.free_.push_back(base);
+    return true;
+  }
+};
+
+MemoryPool::~MemoryPool() {
+  for (uint8_t* base : free_) unmap_reservation(base);
+}
+
+size_t MemoryPool::idle() const {
+  std::lock_guard lock(mutex_);
+  return free_.size();
+}
 
 bool MemoryBudget::reserve(uint64_t bytes) {
   uint64_t used = used_.load(std::memory_order_relaxed);
@@ -111,12 +159,13 @@ bool MemoryBudget::reserve(uint64_t bytes) {
 }
 
 bool allocate_memory(wasm_rt_memory_t* memory, uint32_t initial_pages, uint32_t max_pages,
-                     MemoryBudget* budget) {
+                     MemoryBudget* budget, MemoryPool* pool) {
   *memory = {};
   if (initial_pages > kMaxPages) return false;
   const size_t bytes = size_t{initial_pages} * kPageSize;
   if (budget && !budget->reserve(bytes)) return false;
-  uint8_t* header_page = reserve(bytes);
+  uint8_t* header_page = pool ? PoolAccess::take(*pool, bytes) : nullptr;
+  if (!header_page) header_page = reserve(bytes);
   if (!header_page) {
     if (budget) budget->release(bytes);
     return false;
@@ -125,7 +174,7 @@ bool allocate_memory(wasm_rt_memory_t* memory, uint32_t initial_pages, uint32_t 
   memory->pages = initial_pages;
   memory->max_pages = std::min(max_pages, kMaxPages);
   memory->size = static_cast<uint32_t>(bytes);
-  header_of(memory)->budget = budget;
+  *header_of(memory) = {budget, pool, bytes};
   return true;
 }
 
@@ -148,8 +197,12 @@ uint32_t grow_memory(wasm_rt_memory_t* memory, uint32_t delta) {
 
 void free_memory(wasm_rt_memory_t* memory) {
   if (memory->data) {
-    if (MemoryBudget* budget = header_of(memory)->budget) budget->release(memory->size);
-    release(memory->data - kHeaderSize, memory->size);
+    const MemoryHeader header = *header_of(memory);
+    if (header.budget) header.budget->release(memory->size);
+    uint8_t* base = memory->data - kHeaderSize;
+    if (!header.pool || !PoolAccess::give(*header.pool, base, memory->size, header.initial_bytes)) {
+      release(base, memory->size);
+    }
   }
   *memory = {};
 }
@@ -169,8 +222,10 @@ void wasm_rt_allocate_memory(wasm_rt_memory_t* memory, uint32_t initial_pages, u
   using namespace wasm_sandbox::runtime;
   AllocationLimits* limits = active_allocation_limits();
   MemoryBudget* budget = nullptr;
+  MemoryPool* pool = nullptr;
   if (limits) {
     budget = limits->budget;
+    pool = limits->pool;
     if (initial_pages > limits->max_pages) {
       limits->failure = "a memory of " + std::to_string(initial_pages) +
                         " pages exceeds the limit of " + std::to_string(limits->max_pages) +
@@ -179,7 +234,7 @@ void wasm_rt_allocate_memory(wasm_rt_memory_t* memory, uint32_t initial_pages, u
     }
     max_pages = std::min(max_pages, limits->max_pages);
   }
-  if (!allocate_memory(memory, initial_pages, max_pages, budget)) {
+  if (!allocate_memory(memory, initial_pages, max_pages, budget, pool)) {
     if (limits && budget &&
         budget->used() + uint64_t{initial_pages} * kPageSize > budget->limit()) {
       limits->failure = "a memory of " + std::to_string(initial_pages) +

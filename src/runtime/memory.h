@@ -8,7 +8,9 @@
 
 #include <atomic>
 #include <cstdint>
+#include <mutex>
 #include <string>
+#include <vector>
 
 namespace wasm_sandbox::runtime {
 
@@ -28,12 +30,35 @@ class MemoryBudget {
   const uint64_t limit_;
 };
 
+// Linear memories of one kind (one module's), kept for reuse: a freed memory taken from a
+// pool is reset (its pages discarded, growth undone) and kept, so that the next memory of
+// the same size is taken from it with no system call. Holds address space only, no memory.
+// Thread-safe. REQUIRES: outlives every memory allocated from it.
+class MemoryPool {
+ public:
+  // Keeps at most `capacity` freed memories; more are unmapped.
+  explicit MemoryPool(size_t capacity) : capacity_(capacity) {}
+  ~MemoryPool();
+  MemoryPool(const MemoryPool&) = delete;
+  MemoryPool& operator=(const MemoryPool&) = delete;
+
+  size_t idle() const;  // memories kept, ready for reuse
+
+ private:
+  friend struct PoolAccess;
+  mutable std::mutex mutex_;
+  std::vector<uint8_t*> free_;  // header pages of reset reservations, all of one size
+  size_t size_ = 0;             // their accessible bytes
+  const size_t capacity_;
+};
+
 // Reserves address space and commits `initial_pages`; growth is capped at max_pages (and
 // kMaxPages). Every page counts against `budget` (may be null) from commit until free.
-// False if the address space cannot be reserved, initial_pages is over kMaxPages or the
-// budget is short.
+// With a `pool`, the memory comes from it when it has one of this size, and goes back to it
+// when freed. False if the address space cannot be reserved, initial_pages is over kMaxPages
+// or the budget is short.
 bool allocate_memory(wasm_rt_memory_t* memory, uint32_t initial_pages, uint32_t max_pages,
-                     MemoryBudget* budget = nullptr);
+                     MemoryBudget* budget = nullptr, MemoryPool* pool = nullptr);
 // Returns the old page count, or UINT32_MAX when the memory cannot grow by `delta`.
 uint32_t grow_memory(wasm_rt_memory_t* memory, uint32_t delta);
 void free_memory(wasm_rt_memory_t* memory);
@@ -56,6 +81,7 @@ struct AllocationLimits {
   uint32_t max_table_elements;
   MemoryBudget* budget;
   std::string failure;
+  MemoryPool* pool = nullptr;  // where the memories come from and go back to, if any
 };
 // The innermost limits on this thread, or null.
 AllocationLimits* active_allocation_limits();

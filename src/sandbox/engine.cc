@@ -110,7 +110,7 @@ Result<Module> Engine::load(std::span<const uint8_t> wasm, std::string_view name
       }
     }
   }
-  auto code = std::make_shared<detail::ModuleCode>();
+  auto code = std::make_shared<detail::ModuleCode>(config.pool.idle_memories);
   code->policy = config.tier;
   code->engine = state_;
   code->module_hash = hash;
@@ -225,7 +225,7 @@ Result<Module> Engine::load_artifact(std::span<const uint8_t> bytes, std::string
   if (!artifact) return std::move(artifact).error();
   auto loaded = detail::load_artifact_code(*state_, *artifact, name);
   if (!loaded) return std::move(loaded).error();
-  auto code = std::make_shared<detail::ModuleCode>();
+  auto code = std::make_shared<detail::ModuleCode>(state_->config.pool.idle_memories);
   code->policy = Tier::Optimized;
   code->first = std::move(*loaded);
   code->first_is_optimized = true;

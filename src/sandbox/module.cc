@@ -184,7 +184,8 @@ Result<Instance> Module::instantiate(const Imports& imports, const Limits& limit
   }
 
   state->needs_free = true;
-  runtime::AllocationLimits allocation{max_pages, max_elements, &engine.memory, {}};
+  runtime::AllocationLimits allocation{
+      max_pages, max_elements, &engine.memory, {}, &state_->code->memories};
   TrapKind trap;
   {
     runtime::ScopedAllocationLimits scope(&allocation);

@@ -57,7 +57,12 @@ struct EngineState {
 // A module's machine code, in its tiers (tiering.cc); shared by every Module loaded from the
 // same bytes under one engine. Thread-safe.
 struct ModuleCode {
+  explicit ModuleCode(size_t idle_memories) : memories(idle_memories) {}
   ~ModuleCode();  // cancels a background compile and waits for it
+
+  // Freed memories of the module's instances, kept for the next ones (PoolConfig). Declared
+  // first: destroyed last, after anything that could still free a memory into it.
+  runtime::MemoryPool memories;
 
   // Constant after construction.
   std::unique_ptr<engine::NativeCode> first;  // what the module was loaded with
