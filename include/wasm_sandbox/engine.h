@@ -22,6 +22,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <future>
 #include <map>
 #include <memory>
 #include <span>
@@ -282,6 +283,22 @@ class Instance {
   Result<std::vector<Value>> call(std::string_view name, std::initializer_list<Value> args) const {
     return call(name, std::span<const Value>(args.begin(), args.size()));
   }
+
+  // Calls an exported function once per argument set, in order; one result per set. Cheaper
+  // per call than call() in a loop: one lookup, one tier check, and one entry into guest code
+  // for the whole batch (entered again after a call traps). A call whose arguments do not
+  // match, or that traps, gets its error and the batch goes on; but the batch is one call from
+  // the host for the safety controls: the timeout covers it whole, and a timeout, interrupt,
+  // exit or running out of fuel ends it, every later call getting an error that says so.
+  std::vector<Result<std::vector<Value>>> call_batch(
+      std::string_view name, std::span<const std::vector<Value>> arg_sets) const;
+
+  // call() on a worker thread (one process-wide pool, a thread per core, started on first
+  // use): the future gets what call() returns. Calls made this way on one instance run one
+  // at a time, in the order made; while any is pending the host must not call the instance
+  // itself. They keep the instance alive until they finish.
+  std::future<Result<std::vector<Value>>> call_async(std::string name,
+                                                     std::vector<Value> args) const;
 
   // Calls an exported function with C++ arguments: R is void, one of int32_t, uint32_t,
   // int64_t, uint64_t, float, double, or a std::tuple of them for several results.

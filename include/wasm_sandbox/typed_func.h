@@ -14,8 +14,14 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <future>
+#include <memory>
+#include <span>
 #include <tuple>
 #include <type_traits>
+#include <utility>
+#include <vector>
 
 #include "wasm_sandbox/externs.h"
 #include "wasm_sandbox/host.h"
@@ -36,12 +42,23 @@ struct DirectCall {
 // tier-up); `target` is filled in before the thunk runs. Returns the trap that ended the
 // call, or TrapKind::None. The thunk must not hold C++ objects with destructors.
 TrapKind run_direct(const FuncState& func, DirectCall& target, void (*thunk)(void*), void* closure);
+// run_direct() for a batch: the thunk calls the function for calls *next .. count-1,
+// advancing *next (in memory) as each returns. After a trap, the call at *next gets its
+// error and the batch resumes after it, unless the trap ends the whole call from the host
+// (a timeout, interrupt, exit or running out of fuel): then every later call gets an error
+// too. Returns the errors by call index, in order.
+std::vector<std::pair<size_t, Error>> run_direct_batch(const FuncState& func, DirectCall& target,
+                                                       void (*thunk)(void*), void* closure,
+                                                       size_t* next, size_t count);
 // The error a call of `func` that ended with `trap` returns (what Func::call says).
 Error direct_call_error(const FuncState& func, TrapKind trap);
 // OK if `func`'s type is `want`; else InvalidArgument naming both.
 Status check_signature(const Func& func, const FuncType& want);
 // Whether `func` is a guest function (TypedFunc calls host functions through Func::call).
 bool is_guest_function(const Func& func);
+// Runs `task` on a worker thread, after the call_async tasks already posted for `func`'s
+// instance (a guest function), or at once (a host function).
+void post_call(const Func& func, std::function<void()> task);
 
 // The C types wasm2c gives wasm values.
 template <class T>
@@ -117,6 +134,46 @@ class TypedFunc<R(Args...)> {
   }
   Result<R> operator()(Args... args) const { return call(args...); }
 
+  // Calls the function once per argument tuple, in order, and returns each call's result:
+  // the cheapest way to make many calls (one entry into guest code for the whole batch, no
+  // allocation per call). Errors and the safety controls as Instance::call_batch().
+  std::vector<Result<R>> call_batch(std::span<const std::tuple<Args...>> arg_sets) const {
+    std::vector<Result<R>> out;
+    out.reserve(arg_sets.size());
+    if constexpr (kDirect) {
+      if (guest_ && !arg_sets.empty()) {
+        std::vector<CResult> raw(arg_sets.size());
+        BatchClosure closure{{}, arg_sets.data(), raw.data(), 0, arg_sets.size()};
+        auto errors = detail::run_direct_batch(*func_.state_, closure.target, &batch_thunk,
+                                               &closure, &closure.next, arg_sets.size());
+        size_t e = 0;
+        for (size_t k = 0; k < arg_sets.size(); ++k) {
+          if (e < errors.size() && errors[e].first == k) {
+            out.emplace_back(std::move(errors[e++].second));
+          } else if constexpr (std::is_void_v<R>) {
+            out.emplace_back();
+          } else {
+            out.emplace_back(detail::from_c<R>(raw[k]));
+          }
+        }
+        return out;
+      }
+    }
+    for (const auto& args : arg_sets) out.push_back(std::apply(*this, args));
+    return out;
+  }
+
+  // call() on a worker thread: see Instance::call_async(), whose rules apply (calls made this
+  // way on one instance run one at a time, in order; the host does not call the instance
+  // while any is pending).
+  std::future<Result<R>> call_async(Args... args) const {
+    auto promise = std::make_shared<std::promise<Result<R>>>();
+    auto future = promise->get_future();
+    detail::post_call(func_,
+                      [self = *this, promise, args...] { promise->set_value(self.call(args...)); });
+    return future;
+  }
+
  private:
   // One result or none: the generated function returns it in a register. Several results
   // come back in a struct whose layout only the generated code knows: Func::call's path.
@@ -128,6 +185,33 @@ class TypedFunc<R(Args...)> {
     std::tuple<detail::CType<Args>...> args;
     CResult result;
   };
+
+  struct BatchClosure {
+    detail::DirectCall target;
+    const std::tuple<Args...>* args;
+    CResult* results;
+    size_t next;  // survives a trap: the run_direct_batch() contract
+    size_t count;
+  };
+
+  static void batch_thunk(void* p) {
+    auto* closure = static_cast<BatchClosure*>(p);
+    using Fn = CResult (*)(void*, detail::CType<Args>...);
+    using VoidFn = void (*)(void*, detail::CType<Args>...);
+    for (; closure->next < closure->count; ++closure->next) {
+      std::apply(
+          [closure](Args... a) {
+            if constexpr (std::is_void_v<R>) {
+              reinterpret_cast<VoidFn>(closure->target.function)(
+                  closure->target.instance, static_cast<detail::CType<Args>>(a)...);
+            } else {
+              closure->results[closure->next] = reinterpret_cast<Fn>(closure->target.function)(
+                  closure->target.instance, static_cast<detail::CType<Args>>(a)...);
+            }
+          },
+          closure->args[closure->next]);
+    }
+  }
 
   static void thunk(void* p) {
     auto* closure = static_cast<Closure*>(p);

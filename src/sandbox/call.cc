@@ -7,6 +7,7 @@
 // invoke_host(), which has returned before a HostError trap is raised.
 #include <array>
 #include <atomic>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -226,6 +227,107 @@ Result<std::vector<Value>> call_guest(const FuncType& type, size_t export_index,
   return results;
 }
 
+namespace {
+
+// A batch (call_guest_batch()) as guest code runs it: calls `count` entries in a row from
+// `next`, which survives a trap (it lives here, not in a register), so the host knows which
+// call trapped and resumes after it.
+struct GuestBatch {
+  ws_entry_fn entry;
+  void* instance;
+  ws_val* io;
+  size_t io_size;
+  const bool* valid;  // per call: its arguments matched the type
+  size_t next;
+  size_t count;
+};
+
+void run_guest_batch(void* arg) {
+  auto* batch = static_cast<GuestBatch*>(arg);
+  for (; batch->next < batch->count; ++batch->next) {
+    if (batch->valid[batch->next]) {
+      batch->entry(batch->instance, batch->io + batch->next * batch->io_size);
+    }
+  }
+}
+
+// Traps that end the whole call from the host rather than one call of a batch.
+bool ends_the_batch(TrapKind trap) {
+  return trap == TrapKind::Timeout || trap == TrapKind::Interrupted ||
+         trap == TrapKind::OutOfFuel || trap == TrapKind::Exit;
+}
+
+// The error of a call of a batch that a trap of call `stopped_at` kept from running.
+Error not_called(const InstanceState& instance, std::string_view function, size_t stopped_at,
+                 TrapKind trap) {
+  return Error(ErrorKind::Trap,
+               instance.module->info.name + ": `" + std::string(function) +
+                   "` was not called: the batch stopped at call " + std::to_string(stopped_at) +
+                   " (" + to_string(trap) + ")",
+               trap);
+}
+
+}  // namespace
+
+std::vector<Result<std::vector<Value>>> call_guest_batch(
+    const FuncType& type, size_t export_index, InstanceState& instance, std::string_view function,
+    std::span<const std::vector<Value>> arg_sets) {
+  const size_t count = arg_sets.size();
+  std::vector<Result<std::vector<Value>>> out;
+  out.reserve(count);
+  if (count == 0) return out;
+  const size_t io_size = std::max<size_t>(1, std::max(type.params.size(), type.results.size()));
+  std::vector<ws_val> io(count * io_size);
+  std::unique_ptr<bool[]> valid(new bool[count]);
+  std::vector<std::optional<Error>> errors(count);
+  const std::string name = instance.module->info.name + ": `" + std::string(function) + "`";
+  for (size_t k = 0; k < count; ++k) {
+    const std::vector<Value>& args = arg_sets[k];
+    bool match = args.size() == type.params.size();
+    for (size_t i = 0; match && i < args.size(); ++i) match = args[i].type() == type.params[i];
+    valid[k] = match;
+    if (!match) {
+      errors[k] =
+          check_args(name + " (call " + std::to_string(k) + " of the batch)", type, args).error();
+      continue;
+    }
+    for (size_t i = 0; i < args.size(); ++i) io[k * io_size + i] = to_ws(args[i]);
+  }
+  const engine::NativeCode& code = prepare_call(instance);
+  GuestBatch batch{code.glue().exports[export_index].entry,
+                   instance.raw,
+                   io.data(),
+                   io_size,
+                   valid.get(),
+                   0,
+                   count};
+  while (batch.next < count) {
+    const TrapKind trap = enter_guest(instance, run_guest_batch, &batch);
+    if (trap == TrapKind::None) break;
+    errors[batch.next] = trap_error(instance, function, trap);
+    if (ends_the_batch(trap)) {
+      for (size_t k = batch.next + 1; k < count; ++k) {
+        if (!errors[k]) errors[k] = not_called(instance, function, batch.next, trap);
+      }
+      break;
+    }
+    ++batch.next;
+  }
+  for (size_t k = 0; k < count; ++k) {
+    if (errors[k]) {
+      out.emplace_back(std::move(*errors[k]));
+      continue;
+    }
+    std::vector<Value> results;
+    results.reserve(type.results.size());
+    for (size_t i = 0; i < type.results.size(); ++i) {
+      results.push_back(from_ws(type.results[i], io[k * io_size + i]));
+    }
+    out.emplace_back(std::move(results));
+  }
+  return out;
+}
+
 TrapKind run_direct(const FuncState& func, DirectCall& target, void (*thunk)(void*),
                     void* closure) {
   InstanceState& instance = *func.instance;
@@ -237,6 +339,29 @@ TrapKind run_direct(const FuncState& func, DirectCall& target, void (*thunk)(voi
   const engine::NativeCode& code = prepare_call(instance);
   target.function = code.glue().exports[func.export_index].direct;
   return enter_guest(instance, thunk, closure);
+}
+
+std::vector<std::pair<size_t, Error>> run_direct_batch(const FuncState& func, DirectCall& target,
+                                                       void (*thunk)(void*), void* closure,
+                                                       size_t* next, size_t count) {
+  InstanceState& instance = *func.instance;
+  const engine::NativeCode& code = prepare_call(instance);
+  target.function = code.glue().exports[func.export_index].direct;
+  target.instance = instance.raw;
+  std::vector<std::pair<size_t, Error>> errors;
+  while (*next < count) {
+    const TrapKind trap = enter_guest(instance, thunk, closure);
+    if (trap == TrapKind::None) break;
+    errors.emplace_back(*next, trap_error(instance, func.name, trap));
+    if (ends_the_batch(trap)) {
+      for (size_t k = *next + 1; k < count; ++k) {
+        errors.emplace_back(k, not_called(instance, func.name, *next, trap));
+      }
+      break;
+    }
+    ++*next;
+  }
+  return errors;
 }
 
 Error direct_call_error(const FuncState& func, TrapKind trap) {

@@ -71,6 +71,15 @@ Status check_signature(const Func& func, const FuncType& want) {
 
 bool is_guest_function(const Func& func) { return !FuncState::of(func)->is_host(); }
 
+void post_call(const Func& func, std::function<void()> task) {
+  const FuncState& state = *FuncState::of(func);
+  if (state.is_host()) {
+    run_on_worker(std::move(task));
+  } else {
+    state.instance->strand.post(std::move(task));
+  }
+}
+
 }  // namespace detail
 
 // --- Global

@@ -177,6 +177,26 @@ Result<std::vector<Value>> Instance::call(std::string_view name,
   return detail::call_guest(desc->type.func, index, *state_, desc->name, args);
 }
 
+std::vector<Result<std::vector<Value>>> Instance::call_batch(
+    std::string_view name, std::span<const std::vector<Value>> arg_sets) const {
+  auto func = this->func(name);
+  if (!func) {
+    return std::vector<Result<std::vector<Value>>>(arg_sets.size(), func.error());
+  }
+  const auto& state = detail::FuncState::of(*func);
+  return detail::call_guest_batch(state->type, state->export_index, *state_, state->name, arg_sets);
+}
+
+std::future<Result<std::vector<Value>>> Instance::call_async(std::string name,
+                                                             std::vector<Value> args) const {
+  auto promise = std::make_shared<std::promise<Result<std::vector<Value>>>>();
+  auto future = promise->get_future();
+  state_->strand.post([self = *this, name = std::move(name), args = std::move(args), promise] {
+    promise->set_value(self.call(name, args));
+  });
+  return future;
+}
+
 // --- Imports
 
 Imports& Imports::add(std::string module, std::string name, Extern value) {

@@ -21,6 +21,7 @@
 #include "runtime/memory.h"
 #include "sandbox/group.h"
 #include "sandbox/stop_control.h"
+#include "sandbox/workers.h"
 #include "wasm_sandbox/engine.h"
 #include "wasm_sandbox/externs.h"
 
@@ -134,6 +135,7 @@ struct InstanceState {
   bool needs_free = false;            // instantiate ran (even if it trapped)
   std::vector<HostBinding> bindings;  // one per import; sized once, never moved
   std::vector<std::shared_ptr<FuncState>> host_functions;  // imported host functions
+  Strand strand;                                           // call_async's calls, one at a time
 
   ~InstanceState();
   const ws_glue& glue() const { return code->glue(); }
@@ -220,6 +222,11 @@ Value from_ws(ValType type, const ws_val& value);
 Result<std::vector<Value>> call_guest(const FuncType& type, size_t export_index,
                                       InstanceState& instance, std::string_view function,
                                       std::span<const Value> args);
+
+// Calls the export once per argument set: see Instance::call_batch().
+std::vector<Result<std::vector<Value>>> call_guest_batch(
+    const FuncType& type, size_t export_index, InstanceState& instance, std::string_view function,
+    std::span<const std::vector<Value>> arg_sets);
 
 // --- Tiers (tiering.cc)
 
