@@ -72,15 +72,19 @@ struct CompileOptions {
 int run_compile(const CompileOptions& options);
 
 struct BenchOptions {
-  std::string what;  // "cold-start"
+  std::string what;  // "cold-start" or "instances"
   std::string module;
-  std::string function;  // the first call; empty: _start, else the first export without params
+  std::string function;  // the call; empty: _start, else the first export without params
   unsigned runs = 20;
-  bool child = false;  // one measurement, in this process (the parent spawns these)
+  bool child = false;       // one measurement, in this process (the parent spawns these)
+  uint32_t count = 10'000;  // instances: how many to keep alive
 };
 // `bench cold-start`: load from the artifact cache + instantiate + first call, each in a new
 // process; prints the median as `cold-start-us: N`.
 int run_bench(const BenchOptions& options);
+// `bench instances`: `count` live instances, each called once; prints `instances: N`,
+// `instantiate-ns: N` (median) and `bytes-per-instance: N` (resident memory added).
+int run_bench_instances(const BenchOptions& options);
 
 // Prints "wasm-sandbox: MESSAGE" on stderr.
 void print_error(const std::string& message);

@@ -79,9 +79,9 @@ int main(int argc, char** argv) {
 
   BenchOptions bench;
   auto* bench_cmd = app.add_subcommand("bench", "Measure the engine on a module");
-  bench_cmd->add_option("what", bench.what, "cold-start")
+  bench_cmd->add_option("what", bench.what, "cold-start | instances")
       ->required()
-      ->check(CLI::IsMember({"cold-start"}));
+      ->check(CLI::IsMember({"cold-start", "instances"}));
   bench_cmd->add_option("module", bench.module, "module file (.wasm)")->required();
   bench_cmd->add_option("--function", bench.function,
                         "the function to call first (default: _start, else the first export "
@@ -89,6 +89,8 @@ int main(int argc, char** argv) {
   bench_cmd->add_option("--runs", bench.runs, "processes to measure (the median is printed)")
       ->check(CLI::Range(1, 1000));
   bench_cmd->add_flag("--child", bench.child, "measure once in this process")->group("");
+  bench_cmd->add_option("--count", bench.count, "instances: how many to keep alive")
+      ->check(CLI::Range(1u, 10'000'000u));
 
   try {
     app.parse(argc, argv);
@@ -104,6 +106,6 @@ int main(int argc, char** argv) {
   if (*inspect_cmd) return run_inspect(inspect);
   if (*wast_cmd) return run_wast(wast);
   if (*compile_cmd) return run_compile(compile);
-  if (*bench_cmd) return run_bench(bench);
+  if (*bench_cmd) return bench.what == "instances" ? run_bench_instances(bench) : run_bench(bench);
   return kExitUsage;
 }

@@ -242,7 +242,11 @@ void wasm_rt_allocate_memory(wasm_rt_memory_t* memory, uint32_t initial_pages, u
                         std::to_string(budget->limit() >> 20) + " MiB (Limits::total_memory_bytes)";
       trap(wasm_sandbox::TrapKind::HostError, limits->failure);
     }
-    trap(wasm_sandbox::TrapKind::HostError, "cannot allocate a linear memory");
+    const std::string message = "cannot reserve address space for a linear memory (each reserves " +
+                                std::to_string(kMemoryReservation >> 30) +
+                                " GiB; the process's address space is exhausted)";
+    if (limits) limits->failure = message;
+    trap(wasm_sandbox::TrapKind::HostError, message);
   }
 }
 
