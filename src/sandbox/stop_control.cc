@@ -14,13 +14,17 @@ namespace {
 // signaller) makes every thread of the process execute a full barrier with membarrier(2).
 // Where the kernel lacks it, both sides use full fences.
 bool register_asymmetric_fences() {
+#ifdef WS_TSAN
+  return false;
+#else
   return syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0;
+#endif
 }
 
 void heavy_fence() {
   if (!g_asymmetric_fences ||
       syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) != 0) {
-    std::atomic_thread_fence(std::memory_order_seq_cst);
+    full_fence();
   }
 }
 

@@ -23,12 +23,22 @@
 #include <cstdint>
 
 #include "runtime/runtime.h"
+#include "runtime/sanitizers.h"
 
 namespace wasm_sandbox::detail {
 
 // Whether the process uses membarrier(2) for the signalling side's fences (stop_control.cc);
-// constant once static initialization is done.
+// constant once static initialization is done. Never under ThreadSanitizer, which sees
+// neither membarrier nor fences: there both sides make a sequentially consistent
+// read-modify-write of one word, which orders them as a fence would, visibly to it.
 extern const bool g_asymmetric_fences;
+
+#ifdef WS_TSAN
+inline std::atomic<uint32_t> g_fence_word{0};
+inline void full_fence() { g_fence_word.fetch_add(0, std::memory_order_seq_cst); }
+#else
+inline void full_fence() { std::atomic_thread_fence(std::memory_order_seq_cst); }
+#endif
 
 // One per interruptible instance (state.h, InstanceState::stop). Thread-safe and lock-free
 // (but not async-signal-safe: leave() waits for signallers).
@@ -83,7 +93,7 @@ class StopControl {
     if (g_asymmetric_fences) {
       std::atomic_signal_fence(std::memory_order_seq_cst);
     } else {
-      std::atomic_thread_fence(std::memory_order_seq_cst);
+      full_fence();
     }
   }
   void wait_for_signallers();
