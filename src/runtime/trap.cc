@@ -424,31 +424,42 @@ void ensure_initialized() {
 
 TrapKind run_guarded(void (*fn)(void*), void* arg, size_t stack_bytes, uint32_t* stop_flag) {
   ThreadState& ts = t_state;
-  if (!ts.ready && !init_thread(ts)) {
-    t_trap_message = "cannot allocate a guest stack for this thread";
-    return TrapKind::HostError;
-  }
   UnwindPoint point;
+  if (!ts.on_guest_stack) [[likely]] {
+    // The outermost guarded call on this thread (every other one runs on the guest stack):
+    // nothing to save, as no guarded call is active.
+    if (!ts.ready && !init_thread(ts)) [[unlikely]] {
+      t_trap_message = "cannot allocate a guest stack for this thread";
+      return TrapKind::HostError;
+    }
+    ts.unwind = &point;
+    ts.unwind_on_guest_stack = false;
+    ts.stop_flag = stop_flag;
+    set_in_guest(ts, true);
+    ts.on_guest_stack = true;
+    char* const top = ts.guard_end + (std::min(stack_bytes, kGuestStackSize) & ~size_t{15});
+    const TrapKind result = enter_guarded(ts, point, fn, arg, top) ? ts.trap : TrapKind::None;
+    ts.unwind = nullptr;
+    ts.stop_flag = nullptr;
+    set_in_guest(ts, false);
+    ts.on_guest_stack = false;
+    return result;
+  }
+  // Nested (guest -> host -> guest): on the guest stack already, inside another guarded call
+  // whose state comes back when this one ends.
   UnwindPoint* const prev_unwind = ts.unwind;
   const bool prev_unwind_on_stack = ts.unwind_on_guest_stack;
   const bool prev_in_guest = ts.in_guest;
-  const bool prev_on_stack = ts.on_guest_stack;
   uint32_t* const prev_stop_flag = ts.stop_flag;
   ts.unwind = &point;
-  ts.unwind_on_guest_stack = prev_on_stack;
+  ts.unwind_on_guest_stack = true;
   ts.stop_flag = stop_flag;
   set_in_guest(ts, true);
-  char* top = nullptr;
-  if (!prev_on_stack) {
-    ts.on_guest_stack = true;
-    top = ts.guard_end + (std::min(stack_bytes, kGuestStackSize) & ~size_t{15});
-  }
-  const TrapKind result = enter_guarded(ts, point, fn, arg, top) ? ts.trap : TrapKind::None;
+  const TrapKind result = enter_guarded(ts, point, fn, arg, nullptr) ? ts.trap : TrapKind::None;
   ts.unwind = prev_unwind;
   ts.unwind_on_guest_stack = prev_unwind_on_stack;
   ts.stop_flag = prev_stop_flag;
   set_in_guest(ts, prev_in_guest);
-  ts.on_guest_stack = prev_on_stack;
   return result;
 }
 
