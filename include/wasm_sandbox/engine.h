@@ -83,6 +83,10 @@ struct OptimizerConfig {
 struct PoolConfig {
   // Freed memories kept per module. Each holds address space (8 GiB), not memory.
   size_t idle_memories = 256;
+  // A module whose data segments give every instance the same starting bytes (one memory,
+  // constant offsets, at least 4 KiB of data) keeps them as an image, made from its first
+  // instance, that later instances map copy-on-write instead of copying (docs/calls.md).
+  bool memory_images = true;
 };
 
 // Where compiled modules are kept for reuse.

@@ -17,7 +17,7 @@ constexpr size_t kHeaderSize = kHashOffset + sizeof(Digest);  // the body starts
 // A tripwire for whoever adds a field to the interface types: serialize it below, bump
 // kArtifactFormatVersion, then update these sizes (libstdc++ on x86_64 only).
 #if defined(__x86_64__) && defined(__GLIBCXX__)
-static_assert(sizeof(ModuleInfo) == 144, "a ModuleInfo field is missing from the artifact");
+static_assert(sizeof(ModuleInfo) == 152, "a ModuleInfo field is missing from the artifact");
 static_assert(sizeof(ImportDesc) == 152 && sizeof(ExportDesc) == 120 && sizeof(ExternType) == 88 &&
                   sizeof(FuncType) == 48 && sizeof(MemoryType) == 12 && sizeof(TableType) == 16 &&
                   sizeof(GlobalType) == 2,
@@ -280,6 +280,7 @@ std::vector<uint8_t> serialize(const Artifact& a) {
   for (const MemoryType& memory : info.memories) w.memory(memory);
   w.u32(uint32_t(info.tables.size()));
   for (const TableType& table : info.tables) w.table(table);
+  w.u32(info.memory_image ? 1 : 0);
 
   w.u64(a.code.size());
   w.raw(a.code.data(), a.code.size());
@@ -356,6 +357,7 @@ Result<Artifact> deserialize(std::span<const uint8_t> bytes, std::string_view na
   for (MemoryType& memory : info.memories) memory = r.memory();
   info.tables.resize(r.count(kMinTable, "table count"));
   for (TableType& table : info.tables) table = r.table();
+  info.memory_image = r.u32("memory image") != 0;
 
   size_t code_size = r.size("code size");
   if (const uint8_t* p = r.take(code_size, "code")) a.code.assign(p, p + code_size);

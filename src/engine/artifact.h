@@ -31,7 +31,7 @@
 namespace wasm_sandbox::engine {
 
 // Changes whenever the layout does; older or newer files are refused (ErrorKind::Unsupported).
-inline constexpr uint32_t kArtifactFormatVersion = 1;
+inline constexpr uint32_t kArtifactFormatVersion = 2;  // 2: ModuleInfo::memory_image
 
 // Bits of Artifact::instrumentation.
 inline constexpr uint32_t kInstrumentFuel = 1u << 0;

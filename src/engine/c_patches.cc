@@ -256,4 +256,22 @@ void cache_memory_bases(std::string& body, const std::vector<bool>& imported) {
   body = std::move(out);
 }
 
+void skip_imaged_data(std::string& body) {
+  constexpr std::string_view kFunction = "static void init_memories(";
+  constexpr std::string_view kLoad = "\n  LOAD_DATA(instance->w2c_wsm";
+  const size_t begin = body.find(kFunction);
+  if (begin == std::string::npos) return;
+  size_t end = body.find("\n}\n", begin);
+  if (end == std::string::npos) return;
+  for (size_t at = body.find(kLoad, begin); at != std::string::npos && at < end;
+       at = body.find(kLoad, at + 1)) {
+    const size_t name = at + std::string_view("\n  LOAD_DATA(").size();
+    const size_t comma = body.find(',', name);
+    if (comma == std::string::npos || comma > end) return;
+    const std::string guard = "if (!WS_MEMORY_IMAGED(" + body.substr(name, comma - name) + ")) ";
+    body.insert(at + 3, guard);
+    end += guard.size();
+  }
+}
+
 }  // namespace wasm_sandbox::engine

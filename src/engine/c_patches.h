@@ -30,4 +30,11 @@ void tighten_instrumentation(std::string& body);
 // an unexpected shape is left as it was.
 void cache_memory_bases(std::string& body, const std::vector<bool>& imported);
 
+// A defined memory that the runtime mapped from its module's image (runtime/memory.h,
+// MemoryImage) already holds what the active data segments would write. In init_memories,
+// each `LOAD_DATA(instance->w2c_wsmI, ...)` becomes
+//   if (!WS_MEMORY_IMAGED(instance->w2c_wsmI)) LOAD_DATA(instance->w2c_wsmI, ...);
+// (imported memories are written `(*instance->...)` and stay as they are).
+void skip_imaged_data(std::string& body);
+
 }  // namespace wasm_sandbox::engine

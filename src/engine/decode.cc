@@ -218,6 +218,19 @@ std::optional<std::string> check_indirect_calls(wabt::Module& module) {
   return problem;
 }
 
+// ModuleInfo::memory_image: the bytes the data segments give every instance's memory are the
+// same for all (constant offsets into the one memory the module defines) and fill a page.
+bool memory_image_fits(const wabt::Module& module) {
+  if (module.memories.size() != 1 || module.num_memory_imports != 0) return false;
+  size_t bytes = 0;
+  for (const wabt::DataSegment* d : module.data_segments) {
+    if (d->kind != wabt::SegmentKind::Active) continue;
+    if (d->offset.size() != 1 || d->offset.front().type() != wabt::ExprType::Const) return false;
+    bytes += d->data.size();
+  }
+  return bytes >= kImageMinBytes;
+}
+
 ModuleInfo describe(const wabt::Module& module, std::string_view name, size_t size) {
   ModuleInfo info;
   info.name = std::string(name);
@@ -278,6 +291,7 @@ ModuleInfo describe(const wabt::Module& module, std::string_view name, size_t si
     info.tables.push_back(table_type_of(*module.tables[i]));
   }
   info.function_count = module.funcs.size() - module.num_func_imports;
+  info.memory_image = memory_image_fits(module);
   return info;
 }
 

@@ -65,6 +65,9 @@ static int ws_popcount64(uint64_t x) {
 #else
 #define WS_KEEP(x)
 #endif
+/* A memory the runtime mapped from the module's image already holds its data segments: the
+ * word below its data says so (glue_abi.h, WS_MEMORY_IMAGED; c_patches.h, skip_imaged_data). */
+#define WS_MEMORY_IMAGED(m) (((const uint64_t*)(m).data)[-1] != 0)
 /* The instrumentation's checks (c_patches.h) almost never fire. */
 #if defined(__GNUC__) && !defined(__TINYC__)
 #define WS_UNLIKELY(x) __builtin_expect(!!(x), 0)
@@ -563,6 +566,7 @@ Result<std::string> generate_c(wabt::Module& ir, const ModuleInfo& info,
   for (size_t i = 0; i < ir.num_memory_imports; ++i) imported_memories[i] = true;
   cache_memory_bases(body, imported_memories);
   tighten_instrumentation(body);
+  skip_imaged_data(body);
   constexpr std::string_view kInclude = "#include \"m.h\"\n";
   if (size_t at = body.find(kInclude); at != std::string::npos) {
     source.append(body, 0, at);

@@ -17,6 +17,12 @@ struct ModuleInfo {
   std::vector<TableType> tables;     // defined (not imported) by the module
   size_t function_count = 0;         // defined functions
   size_t wasm_size = 0;              // bytes of the binary
+  // Every instance's memory starts with the same bytes, worth sharing as an image
+  // (runtime/memory.h, MemoryImage): one memory, defined here, and active data segments
+  // only at constant offsets, at least kImageMinBytes of them.
+  bool memory_image = false;
 };
+
+inline constexpr size_t kImageMinBytes = 4096;
 
 }  // namespace wasm_sandbox::engine

@@ -7,9 +7,12 @@
 // offsets are unsigned). Freed reservations are reset and reused (ReservationPool).
 #include "runtime/memory.h"
 
+#include <fcntl.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cstring>
 #include <mutex>
 #include <optional>
 #include <vector>
@@ -23,9 +26,16 @@ constexpr size_t kHeaderSize = 4096;
 
 struct MemoryHeader {
   MemoryBudget* budget;
-  MemoryPool* pool;      // where it goes back to when freed, or null
-  size_t initial_bytes;  // accessible when taken from the pool: what a reset restores
+  MemoryPool* pool;          // where it goes back to when freed, or null
+  size_t initial_bytes;      // accessible when taken from the pool: what a reset restores
+  const MemoryImage* image;  // mapped over the initial bytes (kept across resets), or null
 };
+
+// The word generated code reads at data - 8 (WS_MEMORY_IMAGED): nonzero when the memory
+// starts from its module's image, so that its data segments are written already.
+uint64_t& imaged_word(const wasm_rt_memory_t* memory) {
+  return *reinterpret_cast<uint64_t*>(memory->data - sizeof(uint64_t));
+}
 
 MemoryHeader* header_of(const wasm_rt_memory_t* memory) {
   return reinterpret_cast<MemoryHeader*>(memory->data - kHeaderSize);
@@ -158,8 +168,30 @@ bool MemoryBudget::reserve(uint64_t bytes) {
   return true;
 }
 
+std::unique_ptr<MemoryImage> MemoryImage::create(const uint8_t* data, size_t bytes) {
+  const int fd = memfd_create("wasm-sandbox-image", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  if (fd < 0) return nullptr;
+  bool ok = ftruncate(fd, static_cast<off_t>(bytes)) == 0;
+  // Only the pages with data: the rest stay holes, which read as zeros and take no memory.
+  constexpr size_t kPage = 4096;
+  static const uint8_t kZeros[kPage] = {};
+  for (size_t at = 0; ok && at < bytes; at += kPage) {
+    const size_t n = std::min(kPage, bytes - at);
+    if (std::memcmp(data + at, kZeros, n) == 0) continue;
+    ok = pwrite(fd, data + at, n, static_cast<off_t>(at)) == static_cast<ssize_t>(n);
+  }
+  ok = ok && fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) == 0;
+  if (!ok) {
+    close(fd);
+    return nullptr;
+  }
+  return std::unique_ptr<MemoryImage>(new MemoryImage(fd, bytes));
+}
+
+MemoryImage::~MemoryImage() { close(fd_); }
+
 bool allocate_memory(wasm_rt_memory_t* memory, uint32_t initial_pages, uint32_t max_pages,
-                     MemoryBudget* budget, MemoryPool* pool) {
+                     MemoryBudget* budget, MemoryPool* pool, const MemoryImage* image) {
   *memory = {};
   if (initial_pages > kMaxPages) return false;
   const size_t bytes = size_t{initial_pages} * kPageSize;
@@ -174,7 +206,18 @@ bool allocate_memory(wasm_rt_memory_t* memory, uint32_t initial_pages, uint32_t 
   memory->pages = initial_pages;
   memory->max_pages = std::min(max_pages, kMaxPages);
   memory->size = static_cast<uint32_t>(bytes);
-  *header_of(memory) = {budget, pool, bytes};
+  MemoryHeader* header = header_of(memory);
+  // A memory from the module's pool keeps the image it was given (its header survives the
+  // reset); a new one, or one from before the image existed, maps it now.
+  const MemoryImage* mapped = pool && header->pool == pool ? header->image : nullptr;
+  if (image && image->bytes() == bytes && mapped != image &&
+      mmap(memory->data, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED, image->fd(), 0) !=
+          MAP_FAILED) {
+    mapped = image;
+  }
+  if (mapped != image) mapped = nullptr;
+  *header = {budget, pool, bytes, mapped};
+  imaged_word(memory) = mapped ? 1 : 0;
   return true;
 }
 
@@ -201,7 +244,12 @@ void free_memory(wasm_rt_memory_t* memory) {
     if (header.budget) header.budget->release(memory->size);
     uint8_t* base = memory->data - kHeaderSize;
     if (!header.pool || !PoolAccess::give(*header.pool, base, memory->size, header.initial_bytes)) {
-      release(base, memory->size);
+      // One that maps an image goes back to the system: another module must not see it.
+      if (header.image) {
+        unmap_reservation(base);
+      } else {
+        release(base, memory->size);
+      }
     }
   }
   *memory = {};
@@ -223,9 +271,11 @@ void wasm_rt_allocate_memory(wasm_rt_memory_t* memory, uint32_t initial_pages, u
   AllocationLimits* limits = active_allocation_limits();
   MemoryBudget* budget = nullptr;
   MemoryPool* pool = nullptr;
+  const MemoryImage* image = nullptr;
   if (limits) {
     budget = limits->budget;
     pool = limits->pool;
+    if (!limits->first_memory) image = limits->image;
     if (initial_pages > limits->max_pages) {
       limits->failure = "a memory of " + std::to_string(initial_pages) +
                         " pages exceeds the limit of " + std::to_string(limits->max_pages) +
@@ -234,7 +284,7 @@ void wasm_rt_allocate_memory(wasm_rt_memory_t* memory, uint32_t initial_pages, u
     }
     max_pages = std::min(max_pages, limits->max_pages);
   }
-  if (!allocate_memory(memory, initial_pages, max_pages, budget, pool)) {
+  if (!allocate_memory(memory, initial_pages, max_pages, budget, pool, image)) {
     if (limits && budget &&
         budget->used() + uint64_t{initial_pages} * kPageSize > budget->limit()) {
       limits->failure = "a memory of " + std::to_string(initial_pages) +
@@ -248,6 +298,7 @@ void wasm_rt_allocate_memory(wasm_rt_memory_t* memory, uint32_t initial_pages, u
     if (limits) limits->failure = message;
     trap(wasm_sandbox::TrapKind::HostError, message);
   }
+  if (limits && !limits->first_memory) limits->first_memory = memory;
 }
 
 uint32_t wasm_rt_grow_memory(wasm_rt_memory_t* memory, uint32_t delta) {

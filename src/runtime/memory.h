@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -28,6 +29,30 @@ class MemoryBudget {
  private:
   std::atomic<uint64_t> used_{0};
   const uint64_t limit_;
+};
+
+// The bytes every instance of a module starts its memory with (its data segments at
+// constant offsets; engine ModuleInfo::memory_image), in a sealed memfd. A memory allocated
+// with an image maps it copy-on-write in place of zero pages, so instantiation copies
+// nothing, instances share the pages they only read, and a pooled memory's reset (madvise)
+// brings the image back by itself. The generated code then skips the data segments
+// (WS_MEMORY_IMAGED). Thread-safe; immutable.
+class MemoryImage {
+ public:
+  // From the first `bytes` of `data` (a memory its module's instantiation just filled). Null
+  // if the system refuses (no memfd).
+  static std::unique_ptr<MemoryImage> create(const uint8_t* data, size_t bytes);
+  ~MemoryImage();
+  MemoryImage(const MemoryImage&) = delete;
+  MemoryImage& operator=(const MemoryImage&) = delete;
+
+  size_t bytes() const { return bytes_; }
+  int fd() const { return fd_; }
+
+ private:
+  MemoryImage(int fd, size_t bytes) : fd_(fd), bytes_(bytes) {}
+  int fd_;
+  size_t bytes_;
 };
 
 // Linear memories of one kind (one module's), kept for reuse: a freed memory taken from a
@@ -57,8 +82,10 @@ class MemoryPool {
 // With a `pool`, the memory comes from it when it has one of this size, and goes back to it
 // when freed. False if the address space cannot be reserved, initial_pages is over kMaxPages
 // or the budget is short.
+// With an `image` of exactly the initial size, the memory starts with it (MemoryImage).
 bool allocate_memory(wasm_rt_memory_t* memory, uint32_t initial_pages, uint32_t max_pages,
-                     MemoryBudget* budget = nullptr, MemoryPool* pool = nullptr);
+                     MemoryBudget* budget = nullptr, MemoryPool* pool = nullptr,
+                     const MemoryImage* image = nullptr);
 // Returns the old page count, or UINT32_MAX when the memory cannot grow by `delta`.
 uint32_t grow_memory(wasm_rt_memory_t* memory, uint32_t delta);
 void free_memory(wasm_rt_memory_t* memory);
@@ -81,7 +108,9 @@ struct AllocationLimits {
   uint32_t max_table_elements;
   MemoryBudget* budget;
   std::string failure;
-  MemoryPool* pool = nullptr;  // where the memories come from and go back to, if any
+  MemoryPool* pool = nullptr;                // where the memories come from and go back to, if any
+  const MemoryImage* image = nullptr;        // what the first memory starts with, if any
+  wasm_rt_memory_t* first_memory = nullptr;  // set by the first allocation
 };
 // The innermost limits on this thread, or null.
 AllocationLimits* active_allocation_limits();

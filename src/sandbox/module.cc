@@ -184,8 +184,10 @@ Result<Instance> Module::instantiate(const Imports& imports, const Limits& limit
   }
 
   state->needs_free = true;
-  runtime::AllocationLimits allocation{
-      max_pages, max_elements, &engine.memory, {}, &state_->code->memories};
+  detail::ModuleCode& code = *state_->code;
+  runtime::AllocationLimits allocation{max_pages,      max_elements,
+                                       &engine.memory, {},
+                                       &code.memories, code.image.load(std::memory_order_acquire)};
   TrapKind trap;
   {
     runtime::ScopedAllocationLimits scope(&allocation);
@@ -194,6 +196,16 @@ Result<Instance> Module::instantiate(const Imports& imports, const Limits& limit
   if (trap != TrapKind::None && !allocation.failure.empty()) {
     (void)runtime::take_trap_message();
     return Error(ErrorKind::LimitExceeded, info.name + ": " + allocation.failure);
+  }
+  // The first instance to get this far gives its memory, as the data segments left it and
+  // before the start function runs, to every later one (runtime::MemoryImage).
+  if (trap == TrapKind::None && info.memory_image && engine.config.pool.memory_images &&
+      !allocation.image && allocation.first_memory) {
+    const wasm_rt_memory_t& memory = *allocation.first_memory;
+    std::call_once(code.image_once, [&] {
+      code.image_storage = runtime::MemoryImage::create(memory.data, memory.size);
+      code.image.store(code.image_storage.get(), std::memory_order_release);
+    });
   }
   // Even after a trap in segment initialization: functions the instance already stored in
   // imported tables stay callable (see below), and run metered and interruptible. wasm2c

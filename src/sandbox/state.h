@@ -64,6 +64,11 @@ struct ModuleCode {
   // Freed memories of the module's instances, kept for the next ones (PoolConfig). Declared
   // first: destroyed last, after anything that could still free a memory into it.
   runtime::MemoryPool memories;
+  // What every instance's memory starts with (ModuleInfo::memory_image), made from the first
+  // instance's memory once it is instantiated; `image` is published once, then constant.
+  std::once_flag image_once;
+  std::unique_ptr<runtime::MemoryImage> image_storage;
+  std::atomic<const runtime::MemoryImage*> image{nullptr};
 
   // Constant after construction.
   std::unique_ptr<engine::NativeCode> first;  // what the module was loaded with
