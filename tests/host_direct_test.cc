@@ -65,12 +65,7 @@ Imports host_imports() {
 
 class HostDirectTest : public ::testing::TestWithParam<Tier> {
  protected:
-  static EngineConfig config() {
-    EngineConfig config;
-    config.tier = GetParam();
-    config.cache.disk = false;
-    return config;
-  }
+  static EngineConfig config() { return testing::tier_config(GetParam()); }
   HostDirectTest()
       : engine_(config()),
         module_(load_wat(engine_, kGuest)),
@@ -112,10 +107,7 @@ TEST_P(HostDirectTest, ErrorsBecomeTrapsNamingTheFunction) {
   EXPECT_EQ(*instance_.call<int32_t>("fail", 41), 42);
 }
 
-INSTANTIATE_TEST_SUITE_P(Tiers, HostDirectTest, ::testing::Values(Tier::Baseline, Tier::Optimized),
-                         [](const auto& info) {
-                           return info.param == Tier::Baseline ? "baseline" : "optimized";
-                         });
+INSTANTIATE_TEST_SUITE_P(Tiers, HostDirectTest, testing::both_tiers(), testing::tier_name);
 
 }  // namespace
 }  // namespace wasm_sandbox

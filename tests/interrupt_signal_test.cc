@@ -95,12 +95,7 @@ void wait_until(const std::function<bool()>& ready) {
 
 class InterruptSignalTest : public ::testing::TestWithParam<Tier> {
  protected:
-  static EngineConfig config() {
-    EngineConfig config;
-    config.tier = GetParam();
-    config.cache.disk = false;
-    return config;
-  }
+  static EngineConfig config() { return testing::tier_config(GetParam()); }
   InterruptSignalTest() : engine_(config()), module_(testing::load_wat(engine_, kGuest)) {}
 
   Instance instantiate(HostHooks& hooks) {
@@ -404,11 +399,7 @@ TEST_P(InterruptSignalTest, InstancesDestroyedWhileTheirStopIsRetried) {
   std::this_thread::sleep_for(10ms);  // the watchdog's next retries find nothing to touch
 }
 
-INSTANTIATE_TEST_SUITE_P(Tiers, InterruptSignalTest,
-                         ::testing::Values(Tier::Baseline, Tier::Optimized),
-                         [](const ::testing::TestParamInfo<Tier>& info) {
-                           return std::string(to_string(info.param));
-                         });
+INSTANTIATE_TEST_SUITE_P(Tiers, InterruptSignalTest, testing::both_tiers(), testing::tier_name);
 
 // A signal that lands in a host function's system call: the handler has SA_RESTART, so a
 // blocking receive on a socket (WASI sock_recv) goes on and gets its data.

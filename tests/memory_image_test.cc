@@ -61,12 +61,7 @@ void expect_fresh(Instance& instance, const std::string& when) {
 
 class MemoryImageTest : public ::testing::TestWithParam<Tier> {
  protected:
-  static EngineConfig config() {
-    EngineConfig config;
-    config.tier = GetParam();
-    config.cache.disk = false;
-    return config;
-  }
+  static EngineConfig config() { return testing::tier_config(GetParam()); }
 };
 
 TEST_P(MemoryImageTest, InstancesStartFromTheImageAndNeverSeeEachOther) {
@@ -106,10 +101,7 @@ TEST_P(MemoryImageTest, AMemoryHeldByTheHostKeepsItsBytes) {
   EXPECT_EQ(word, -1);
 }
 
-INSTANTIATE_TEST_SUITE_P(Tiers, MemoryImageTest, ::testing::Values(Tier::Baseline, Tier::Optimized),
-                         [](const auto& info) {
-                           return info.param == Tier::Baseline ? "baseline" : "optimized";
-                         });
+INSTANTIATE_TEST_SUITE_P(Tiers, MemoryImageTest, testing::both_tiers(), testing::tier_name);
 
 // Data placed by an imported global differs between instances: no image, each instance gets
 // its own layout.

@@ -33,6 +33,20 @@ inline void write_file(const std::filesystem::path& path, std::string_view bytes
 
 inline std::string guest(const std::string& name) { return std::string(GUEST_DIR) + "/" + name; }
 
+// An engine on `tier`, without the disk cache: for suites parameterized by tier.
+inline EngineConfig tier_config(Tier tier) {
+  EngineConfig config;
+  config.tier = tier;
+  config.cache.disk = false;
+  return config;
+}
+
+// Both compiled tiers, and their names in test names ("baseline", "optimized").
+inline auto both_tiers() { return ::testing::Values(Tier::Baseline, Tier::Optimized); }
+inline std::string tier_name(const ::testing::TestParamInfo<Tier>& info) {
+  return info.param == Tier::Baseline ? "baseline" : "optimized";
+}
+
 // Loads WAT text or fails the test.
 inline Module load_wat(const Engine& engine, std::string_view text) {
   auto module = engine.load_wat(text, "test.wat");

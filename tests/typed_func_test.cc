@@ -41,12 +41,7 @@ class TypedFuncTest : public ::testing::TestWithParam<Tier> {
       : engine_(config()),
         module_(load_wat(engine_, kGuest)),
         instance_(std::move(module_.instantiate(host_imports())).value()) {}
-  static EngineConfig config() {
-    EngineConfig config;
-    config.tier = GetParam();
-    config.cache.disk = false;
-    return config;
-  }
+  static EngineConfig config() { return testing::tier_config(GetParam()); }
   Engine engine_;
   Module module_;
   Instance instance_;
@@ -140,10 +135,7 @@ TEST_P(TypedFuncTest, InterruptFromAnotherThread) {
   EXPECT_EQ(r.error().trap(), TrapKind::Interrupted);
 }
 
-INSTANTIATE_TEST_SUITE_P(Tiers, TypedFuncTest, ::testing::Values(Tier::Baseline, Tier::Optimized),
-                         [](const auto& info) {
-                           return info.param == Tier::Baseline ? "baseline" : "optimized";
-                         });
+INSTANTIATE_TEST_SUITE_P(Tiers, TypedFuncTest, testing::both_tiers(), testing::tier_name);
 
 // Host functions have no generated code: a typed handle calls them through Func::call.
 TEST(TypedFuncHostTest, HostFunctionsAreCalledToo) {
