@@ -207,17 +207,19 @@ bool allocate_memory(wasm_rt_memory_t* memory, uint32_t initial_pages, uint32_t 
   memory->max_pages = std::min(max_pages, kMaxPages);
   memory->size = static_cast<uint32_t>(bytes);
   MemoryHeader* header = header_of(memory);
-  // A memory from the module's pool keeps the image it was given (its header survives the
-  // reset); a new one, or one from before the image existed, maps it now.
+  // What the memory maps: a memory from the module's pool keeps the image it was given (its
+  // header survives the reset); a new one, or one from before the image existed, maps it
+  // now. (One that maps the image while the caller has none, having looked before it was
+  // made, gets its data segments written over it; `image` stays recorded, so that the memory
+  // never reaches another module's pool.)
   const MemoryImage* mapped = pool && header->pool == pool ? header->image : nullptr;
   if (image && image->bytes() == bytes && mapped != image &&
       mmap(memory->data, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED, image->fd(), 0) !=
           MAP_FAILED) {
     mapped = image;
   }
-  if (mapped != image) mapped = nullptr;
   *header = {budget, pool, bytes, mapped};
-  imaged_word(memory) = mapped ? 1 : 0;
+  imaged_word(memory) = image && mapped == image ? 1 : 0;
   return true;
 }
 
