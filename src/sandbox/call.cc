@@ -279,16 +279,17 @@ std::vector<Result<std::vector<Value>>> call_guest_batch(
   const size_t io_size = std::max<size_t>(1, std::max(type.params.size(), type.results.size()));
   std::vector<ws_val> io(count * io_size);
   std::unique_ptr<bool[]> valid(new bool[count]);
-  std::vector<std::optional<Error>> errors(count);
-  const std::string name = instance.module->info.name + ": `" + std::string(function) + "`";
+  std::vector<std::pair<size_t, Error>> errors;  // by call index, in order
+  auto name = [&] { return instance.module->info.name + ": `" + std::string(function) + "`"; };
   for (size_t k = 0; k < count; ++k) {
     const std::vector<Value>& args = arg_sets[k];
     bool match = args.size() == type.params.size();
     for (size_t i = 0; match && i < args.size(); ++i) match = args[i].type() == type.params[i];
     valid[k] = match;
     if (!match) {
-      errors[k] =
-          check_args(name + " (call " + std::to_string(k) + " of the batch)", type, args).error();
+      errors.emplace_back(
+          k, check_args(name() + " (call " + std::to_string(k) + " of the batch)", type, args)
+                 .error());
       continue;
     }
     for (size_t i = 0; i < args.size(); ++i) io[k * io_size + i] = to_ws(args[i]);
@@ -301,29 +302,34 @@ std::vector<Result<std::vector<Value>>> call_guest_batch(
                    valid.get(),
                    0,
                    count};
+  std::vector<std::pair<size_t, Error>> traps;
   while (batch.next < count) {
     const TrapKind trap = enter_guest(instance, run_guest_batch, &batch);
     if (trap == TrapKind::None) break;
-    errors[batch.next] = trap_error(instance, function, trap);
+    traps.emplace_back(batch.next, trap_error(instance, function, trap));
     if (ends_the_batch(trap)) {
       for (size_t k = batch.next + 1; k < count; ++k) {
-        if (!errors[k]) errors[k] = not_called(instance, function, batch.next, trap);
+        if (valid[k]) traps.emplace_back(k, not_called(instance, function, batch.next, trap));
       }
       break;
     }
     ++batch.next;
   }
+  // Both lists are in call order; a call is in at most one (traps come from valid calls).
+  size_t e = 0, t = 0;
   for (size_t k = 0; k < count; ++k) {
-    if (errors[k]) {
-      out.emplace_back(std::move(*errors[k]));
-      continue;
+    if (e < errors.size() && errors[e].first == k) {
+      out.emplace_back(std::move(errors[e++].second));
+    } else if (t < traps.size() && traps[t].first == k) {
+      out.emplace_back(std::move(traps[t++].second));
+    } else {
+      std::vector<Value> results;
+      results.reserve(type.results.size());
+      for (size_t i = 0; i < type.results.size(); ++i) {
+        results.push_back(from_ws(type.results[i], io[k * io_size + i]));
+      }
+      out.emplace_back(std::move(results));
     }
-    std::vector<Value> results;
-    results.reserve(type.results.size());
-    for (size_t i = 0; i < type.results.size(); ++i) {
-      results.push_back(from_ws(type.results[i], io[k * io_size + i]));
-    }
-    out.emplace_back(std::move(results));
   }
   return out;
 }
