@@ -168,6 +168,8 @@ TEST_F(AsyncBatchTest, AsyncTrapsAndDroppedHandles) {
   auto r = pending.get();
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().trap(), TrapKind::DivideByZero);
+  // Once the future is ready, no worker holds the instance: only the fixture's is left.
+  EXPECT_EQ(engine_.live_instances(), 1u);
 }
 
 }  // namespace

@@ -17,6 +17,7 @@
 #include <functional>
 #include <future>
 #include <memory>
+#include <optional>
 #include <span>
 #include <tuple>
 #include <type_traits>
@@ -169,8 +170,12 @@ class TypedFunc<R(Args...)> {
   std::future<Result<R>> call_async(Args... args) const {
     auto promise = std::make_shared<std::promise<Result<R>>>();
     auto future = promise->get_future();
-    detail::post_call(func_,
-                      [self = *this, promise, args...] { promise->set_value(self.call(args...)); });
+    // The handle (and with it the instance) is let go before the future is ready.
+    detail::post_call(func_, [self = std::optional<TypedFunc>(*this), promise, args...]() mutable {
+      auto result = self->call(args...);
+      self.reset();
+      promise->set_value(std::move(result));
+    });
     return future;
   }
 

@@ -23,16 +23,25 @@ struct Table {
   CodeRange* ranges;
 };
 
-std::mutex g_mutex;
-std::vector<CodeRange> g_all;  // guarded by g_mutex: what the published table holds
+// Never destroyed: code may be unloaded by threads still running while the process exits
+// (call_async's workers, for one).
+struct Registry {
+  std::mutex mutex;
+  std::vector<CodeRange> all;  // guarded by mutex: what the published table holds
+};
+Registry& registry() {
+  static auto* r = new Registry;
+  return *r;
+}
 
 // Accessed with __atomic builtins only (the handler side must not call into a sanitizer).
 Table* g_table = nullptr;
 int g_readers = 0;
 
-void publish() {  // REQUIRES: g_mutex
-  auto* next = new Table{g_all.size(), new CodeRange[std::max<size_t>(g_all.size(), 1)]};
-  std::copy(g_all.begin(), g_all.end(), next->ranges);
+void publish() {  // REQUIRES: registry().mutex
+  const std::vector<CodeRange>& all = registry().all;
+  auto* next = new Table{all.size(), new CodeRange[std::max<size_t>(all.size(), 1)]};
+  std::copy(all.begin(), all.end(), next->ranges);
   Table* old = __atomic_exchange_n(&g_table, next, __ATOMIC_SEQ_CST);
   while (__atomic_load_n(&g_readers, __ATOMIC_SEQ_CST) != 0) sched_yield();
   if (old) {
@@ -50,9 +59,10 @@ CodeRegistration::CodeRegistration(std::vector<CodeRange> ranges) {
     if (range.begin < range.end) ranges_.push_back(range);
   }
   if (ranges_.empty()) return;
-  std::lock_guard lock(g_mutex);
+  std::lock_guard lock(registry().mutex);
+  std::vector<CodeRange>& all = registry().all;
   for (const CodeRange& range : ranges_) {
-    g_all.insert(std::upper_bound(g_all.begin(), g_all.end(), range, by_begin), range);
+    all.insert(std::upper_bound(all.begin(), all.end(), range, by_begin), range);
   }
   publish();
 }
@@ -68,12 +78,13 @@ CodeRegistration& CodeRegistration::operator=(CodeRegistration&& other) noexcept
 
 void CodeRegistration::reset() {
   if (ranges_.empty()) return;
-  std::lock_guard lock(g_mutex);
+  std::lock_guard lock(registry().mutex);
+  std::vector<CodeRange>& all = registry().all;
   for (const CodeRange& range : ranges_) {
-    auto it = std::find_if(g_all.begin(), g_all.end(), [&](const CodeRange& r) {
+    auto it = std::find_if(all.begin(), all.end(), [&](const CodeRange& r) {
       return r.begin == range.begin && r.end == range.end;
     });
-    if (it != g_all.end()) g_all.erase(it);
+    if (it != all.end()) all.erase(it);
   }
   ranges_.clear();
   publish();

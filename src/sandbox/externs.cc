@@ -76,7 +76,7 @@ void post_call(const Func& func, std::function<void()> task) {
   if (state.is_host()) {
     run_on_worker(std::move(task));
   } else {
-    state.instance->strand.post(std::move(task));
+    state.instance->strand->post(std::move(task));
   }
 }
 

@@ -3,6 +3,7 @@
 #include <atomic>
 #include <cstdlib>
 #include <mutex>
+#include <optional>
 
 #include "runtime/runtime.h"
 #include "sandbox/state.h"
@@ -191,8 +192,13 @@ std::future<Result<std::vector<Value>>> Instance::call_async(std::string name,
                                                              std::vector<Value> args) const {
   auto promise = std::make_shared<std::promise<Result<std::vector<Value>>>>();
   auto future = promise->get_future();
-  state_->strand.post([self = *this, name = std::move(name), args = std::move(args), promise] {
-    promise->set_value(self.call(name, args));
+  // The instance is let go before the future is ready: once the host has the result, no
+  // worker holds the instance (or, through it, the engine) any more.
+  state_->strand->post([self = std::optional<Instance>(*this), name = std::move(name),
+                        args = std::move(args), promise]() mutable {
+    auto result = self->call(name, args);
+    self.reset();
+    promise->set_value(std::move(result));
   });
   return future;
 }

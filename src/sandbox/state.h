@@ -139,8 +139,8 @@ struct InstanceState {
   void* raw = nullptr;                // glue().instance_size bytes: wasm2c's struct, then the slots
   bool needs_free = false;            // instantiate ran (even if it trapped)
   std::vector<HostBinding> bindings;  // one per import; sized once, never moved
-  std::vector<std::shared_ptr<FuncState>> host_functions;  // imported host functions
-  Strand strand;                                           // call_async's calls, one at a time
+  std::vector<std::shared_ptr<FuncState>> host_functions;       // imported host functions
+  std::shared_ptr<Strand> strand = std::make_shared<Strand>();  // call_async's, in turn
 
   ~InstanceState();
   const ws_glue& glue() const { return code->glue(); }

@@ -61,23 +61,20 @@ void Strand::post(std::function<void()> task) {
     queue_.push_back(std::move(task));
     start = !std::exchange(running_, true);
   }
-  if (start) run_on_worker([this] { drain(); });
+  if (start) run_on_worker([self = shared_from_this()] { self->drain(); });
 }
 
-// One worker runs the queue dry; tasks posted meanwhile join the queue. Every task holds a
-// reference to the instance that owns the strand, so the strand lives while a task is queued
-// or running; the last task run is destroyed only after the strand is no longer touched,
-// since it may hold the last reference.
+// One worker runs the queue dry; tasks posted meanwhile join the queue.
 void Strand::drain() {
-  std::function<void()> task;
   for (;;) {
+    std::function<void()> task;
     {
       std::lock_guard lock(mutex_);
       if (queue_.empty()) {
         running_ = false;
-        break;
+        return;
       }
-      task = std::move(queue_.front());  // the previous task goes: the next one holds a ref
+      task = std::move(queue_.front());
       queue_.pop_front();
     }
     task();

@@ -10,6 +10,7 @@
 
 #include <deque>
 #include <functional>
+#include <memory>
 #include <mutex>
 
 namespace wasm_sandbox::detail {
@@ -18,7 +19,9 @@ namespace wasm_sandbox::detail {
 void run_on_worker(std::function<void()> task);
 
 // Tasks for one instance, run one after another in the order posted, on worker threads.
-class Strand {
+// Held by shared_ptr: the worker draining it keeps it alive, so that a task may drop the last
+// reference to the instance that owns it.
+class Strand : public std::enable_shared_from_this<Strand> {
  public:
   void post(std::function<void()> task);
 
