@@ -14,8 +14,11 @@ namespace {
 
 using testing::load_wat;
 
+// An engine that compiles what it loads: an artifact another test left in the disk cache
+// would be loaded with no C generated, so no compile limit could apply.
 Engine engine_with(void (*edit)(Limits&)) {
   EngineConfig config;
+  config.cache.disk = false;
   edit(config.limits);
   return Engine(config);
 }
