@@ -61,11 +61,10 @@ bool is_guest_function(const Func& func);
 // instance (a guest function), or at once (a host function).
 void post_call(const Func& func, std::function<void()> task);
 
-// The C types wasm2c gives wasm values.
+// The C types wasm2c gives wasm values (host.h's CArg); void for a call with no result.
 template <class T>
 struct CTypeOf {
-  using type = std::conditional_t<std::is_floating_point_v<T>, T,
-                                  std::conditional_t<sizeof(T) == 4, uint32_t, uint64_t>>;
+  using type = CArg<T>;
 };
 template <>
 struct CTypeOf<void> {
