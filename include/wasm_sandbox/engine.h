@@ -114,7 +114,8 @@ struct EngineConfig {
   // Let calls be stopped: timeouts (Limits::call_timeout, Instance::set_timeout),
   // Instance::interrupt() and Engine::interrupt_all(). Costs guest code nothing: a running
   // call is stopped by a signal to its thread (SIGURG; docs/limits.md); each call from the
-  // host pays two atomic exchanges. Off, guest code runs until it returns or traps.
+  // host records its thread with two plain stores. Off, guest code runs until it returns or
+  // traps.
   bool interruptible = true;
   Tier tier = Tier::Auto;
   OptimizerConfig optimizer;
