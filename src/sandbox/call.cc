@@ -267,6 +267,29 @@ Error not_called(const InstanceState& instance, std::string_view function, size_
                trap);
 }
 
+// Runs a batch's calls *next .. count-1 (fn advances *next as each returns), entering guest
+// code again after each trap, and returns the errors by call index, in order: the trapping
+// call's, and when the trap ends the whole batch, a "not called" one for every later call
+// (those `valid` marks, if given: the others have their own error already).
+std::vector<std::pair<size_t, Error>> run_batch(InstanceState& instance, std::string_view function,
+                                                void (*fn)(void*), void* arg, size_t* next,
+                                                size_t count, const bool* valid) {
+  std::vector<std::pair<size_t, Error>> errors;
+  while (*next < count) {
+    const TrapKind trap = enter_guest(instance, fn, arg);
+    if (trap == TrapKind::None) break;
+    errors.emplace_back(*next, trap_error(instance, function, trap));
+    if (ends_the_batch(trap)) {
+      for (size_t k = *next + 1; k < count; ++k) {
+        if (!valid || valid[k]) errors.emplace_back(k, not_called(instance, function, *next, trap));
+      }
+      break;
+    }
+    ++*next;
+  }
+  return errors;
+}
+
 }  // namespace
 
 std::vector<Result<std::vector<Value>>> call_guest_batch(
@@ -302,19 +325,8 @@ std::vector<Result<std::vector<Value>>> call_guest_batch(
                    valid.get(),
                    0,
                    count};
-  std::vector<std::pair<size_t, Error>> traps;
-  while (batch.next < count) {
-    const TrapKind trap = enter_guest(instance, run_guest_batch, &batch);
-    if (trap == TrapKind::None) break;
-    traps.emplace_back(batch.next, trap_error(instance, function, trap));
-    if (ends_the_batch(trap)) {
-      for (size_t k = batch.next + 1; k < count; ++k) {
-        if (valid[k]) traps.emplace_back(k, not_called(instance, function, batch.next, trap));
-      }
-      break;
-    }
-    ++batch.next;
-  }
+  const auto traps =
+      run_batch(instance, function, run_guest_batch, &batch, &batch.next, count, valid.get());
   // Both lists are in call order; a call is in at most one (traps come from valid calls).
   size_t e = 0, t = 0;
   for (size_t k = 0; k < count; ++k) {
@@ -354,20 +366,7 @@ std::vector<std::pair<size_t, Error>> run_direct_batch(const FuncState& func, Di
   const engine::NativeCode& code = prepare_call(instance);
   target.function = code.glue().exports[func.export_index].direct;
   target.instance = instance.raw;
-  std::vector<std::pair<size_t, Error>> errors;
-  while (*next < count) {
-    const TrapKind trap = enter_guest(instance, thunk, closure);
-    if (trap == TrapKind::None) break;
-    errors.emplace_back(*next, trap_error(instance, func.name, trap));
-    if (ends_the_batch(trap)) {
-      for (size_t k = *next + 1; k < count; ++k) {
-        errors.emplace_back(k, not_called(instance, func.name, *next, trap));
-      }
-      break;
-    }
-    ++*next;
-  }
-  return errors;
+  return run_batch(instance, func.name, thunk, closure, next, count, nullptr);
 }
 
 Error direct_call_error(const FuncState& func, TrapKind trap) {
