@@ -20,6 +20,13 @@ void BM_NativeCall(benchmark::State& state) {
 }
 BENCHMARK(BM_NativeCall);
 
+// The counter `ns_per_call`: the time per call of a benchmark making `calls` per iteration.
+void report_per_call(benchmark::State& state, size_t calls) {
+  state.counters["ns_per_call"] =
+      benchmark::Counter(static_cast<double>(state.iterations()) * static_cast<double>(calls),
+                         benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+}
+
 const Instance& add_instance() {
   static const Instance instance = [] {
     auto sb = Sandbox::from_file(std::string(GUEST_DIR) + "/add.wasm");
@@ -64,9 +71,7 @@ void BM_WasmCallBatch(benchmark::State& state) {
   constexpr size_t kCalls = 1000;
   std::vector<std::vector<Value>> sets(kCalls, {Value::i32(1), Value::i32(2)});
   for (auto _ : state) benchmark::DoNotOptimize(add_instance().call_batch("add", sets));
-  state.counters["ns_per_call"] =
-      benchmark::Counter(static_cast<double>(state.iterations()) * kCalls,
-                         benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+  report_per_call(state, kCalls);
 }
 BENCHMARK(BM_WasmCallBatch);
 
@@ -77,9 +82,7 @@ void BM_WasmCallTypedBatch(benchmark::State& state) {
   if (!add) std::abort();
   std::vector<std::tuple<int32_t, int32_t>> sets(kCalls, {1, 2});
   for (auto _ : state) benchmark::DoNotOptimize(add->call_batch(sets));
-  state.counters["ns_per_call"] =
-      benchmark::Counter(static_cast<double>(state.iterations()) * kCalls,
-                         benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+  report_per_call(state, kCalls);
 }
 BENCHMARK(BM_WasmCallTypedBatch);
 
@@ -164,9 +167,7 @@ void loop_bench(benchmark::State& state, const char* export_name) {
   if (!loop) std::abort();
   for (auto _ : state) benchmark::DoNotOptimize(*loop->call(kCalls));
   state.SetItemsProcessed(state.iterations() * kCalls);
-  state.counters["ns_per_call"] =
-      benchmark::Counter(static_cast<double>(state.iterations()) * kCalls,
-                         benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+  report_per_call(state, kCalls);
 }
 void BM_GuestCallsHost(benchmark::State& state) { loop_bench(state, "call_host"); }
 BENCHMARK(BM_GuestCallsHost);
