@@ -1,6 +1,7 @@
-// What the safety controls cost: each benchmark kernel (bench/kernels.h) compiled four ways
-// (no instrumentation, interrupts, fuel, both) and called in turn, one call of each per
-// round, so that all four see the same machine state; the time of each mode is summed over
+// What the safety controls cost: each benchmark kernel (bench/kernels.h) compiled five ways
+// (no instrumentation, interrupts, fuel, both, and interrupts with dense memories, whose
+// code checks bounds) and called in turn, one call of each per round, so that all five see
+// the same machine state; the time of each mode is summed over
 // the rounds and reported relative to "none" as counters. bench/main.cc prints the geometric
 // means. (bench/instruction_counts.sh gives the same comparison in instructions.)
 #include <benchmark/benchmark.h>
@@ -23,11 +24,13 @@ struct Mode {
   const char* name;
   bool interruptible;
   bool fuel;
+  bool dense = false;
 };
 constexpr Mode kModes[] = {{"none", false, false},
                            {"interrupts", true, false},
                            {"fuel", false, true},
-                           {"both", true, true}};
+                           {"both", true, true},
+                           {"dense", true, false, true}};
 
 // The tier the kernels run on: the engine's default, unless WASM_SANDBOX_BENCH_TIER names
 // one (`baseline` or `optimized`; bench/instruction_counts.sh passes its second argument).
@@ -43,6 +46,7 @@ Func load_kernel(const Kernel& kernel, const Mode& mode) {
   config.tier = bench_tier();
   config.interruptible = mode.interruptible;
   config.fuel = mode.fuel;
+  if (mode.dense) config.memory_mode = MemoryMode::Dense;
   config.limits.fuel = UINT64_MAX;
   Engine engine(config);
   auto instance = engine.load_file(std::string(GUEST_DIR) + "/kernels.wasm")->instantiate();

@@ -44,7 +44,8 @@ std::optional<Generated> generate(std::span<const uint8_t> wasm, const std::stri
   auto decoded = decode(wasm, name, Limits{});
   if (!decoded) return std::nullopt;
   const InstrumentedExports extra = instrument(*decoded->ir, what);
-  auto c = generate_c(*decoded->ir, decoded->info, extra, Limits{}.generated_c_bytes);
+  auto c = generate_c(*decoded->ir, decoded->info, extra, BoundsChecks::GuardPages,
+                      Limits{}.generated_c_bytes);
   if (!c) return std::nullopt;
   return Generated{std::move(*c), std::move(decoded->info)};
 }

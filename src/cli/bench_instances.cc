@@ -1,5 +1,5 @@
-// `wasm-sandbox bench instances --count N MODULE`: how many live instances one process holds
-// and what each costs. Makes N instances of MODULE, keeps them all alive, calls a function
+// `wasm-sandbox bench instances --count N [--dense] MODULE`: how many live instances one process
+// holds and what each costs. Makes N instances of MODULE, keeps them all alive, calls a function
 // once in each, and prints the median time to instantiate and the resident memory each adds.
 #include <unistd.h>
 
@@ -45,6 +45,7 @@ std::string function_to_call(const Module& module, const std::string& requested)
 int run_bench_instances(const BenchOptions& options) {
   EngineConfig config;
   config.tier = Tier::Baseline;  // instantiation costs the same on every tier
+  if (options.dense) config.memory_mode = MemoryMode::Dense;
   config.limits.instances = std::max<uint32_t>(config.limits.instances, options.count);
   // What is measured is how many instances fit: no budget stops them first.
   config.limits.total_memory_bytes = UINT64_MAX;

@@ -21,6 +21,7 @@ struct SafetyOptions {
   std::optional<uint64_t> timeout_ms;
   std::string memory_limit;  // SIZE: 65536, 64KiB, 64MiB, 1GiB
   std::string tier;          // baseline, optimized, auto (empty: the engine's default)
+  bool dense = false;        // MemoryMode::Dense
 };
 // The engine settings the flags ask for, or a usage error naming the flag.
 Result<EngineConfig> engine_config(const SafetyOptions& options);
@@ -66,7 +67,8 @@ int run_run(const RunOptions& options);
 struct CompileOptions {
   std::string module;
   std::string output;
-  bool fuel = false;  // metered code, for `call`/`run` with --fuel
+  bool fuel = false;   // metered code, for `call`/`run` with --fuel
+  bool dense = false;  // bounds-checked code, for `call`/`run` with --dense
 };
 // Writes the optimized tier's artifact for a module (Engine::compile_artifact).
 int run_compile(const CompileOptions& options);
@@ -78,6 +80,7 @@ struct BenchOptions {
   unsigned runs = 20;
   bool child = false;       // one measurement, in this process (the parent spawns these)
   uint32_t count = 10'000;  // instances: how many to keep alive
+  bool dense = false;       // instances: in MemoryMode::Dense
 };
 // `bench cold-start`: load from the artifact cache + instantiate + first call, each in a new
 // process; prints the median as `cold-start-us: N`.

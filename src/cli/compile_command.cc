@@ -1,5 +1,5 @@
-// `wasm-sandbox compile [--fuel] MODULE -o FILE`: ahead-of-time compilation to an artifact
-// that `call` and `run` load on machines without a C compiler.
+// `wasm-sandbox compile [--fuel] [--dense] MODULE -o FILE`: ahead-of-time compilation to an
+// artifact that `call` and `run` load on machines without a C compiler.
 #include <unistd.h>
 
 #include <cstdio>
@@ -16,6 +16,7 @@ namespace wasm_sandbox::cli {
 int run_compile(const CompileOptions& options) {
   EngineConfig config;
   config.fuel = options.fuel;
+  if (options.dense) config.memory_mode = MemoryMode::Dense;
   Engine engine(config);
   std::ifstream in(options.module, std::ios::binary);
   if (!in) {
@@ -53,8 +54,9 @@ int run_compile(const CompileOptions& options) {
     print_error(options.output + ": cannot write: " + ec.message());
     return kExitFailure;
   }
-  std::printf("%s: %zu bytes%s\n", options.output.c_str(), artifact->size(),
-              options.fuel ? ", metered (use with --fuel)" : "");
+  std::printf("%s: %zu bytes%s%s\n", options.output.c_str(), artifact->size(),
+              options.fuel ? ", metered (use with --fuel)" : "",
+              options.dense ? ", bounds-checked (use with --dense)" : "");
   return kExitOk;
 }
 

@@ -26,6 +26,9 @@ void add_safety_options(CLI::App* command, wasm_sandbox::cli::SafetyOptions& opt
                    "compile with libtcc (baseline, fast to start), gcc/clang -O2 (optimized, "
                    "near-native), or baseline first and optimized once hot (auto, default)")
       ->check(CLI::IsMember({"baseline", "optimized", "auto"}));
+  command->add_flag("--dense", options.dense,
+                    "bounds-checked memories that reserve only what they may grow to, for very "
+                    "many instances (MemoryMode::Dense)");
 }
 
 }  // namespace
@@ -76,6 +79,7 @@ int main(int argc, char** argv) {
   compile_cmd->add_option("module", compile.module, "module file (.wasm)")->required();
   compile_cmd->add_option("-o,--output", compile.output, "artifact file to write")->required();
   compile_cmd->add_flag("--fuel", compile.fuel, "meter with fuel (for call/run --fuel N)");
+  compile_cmd->add_flag("--dense", compile.dense, "check memory bounds (for call/run --dense)");
 
   BenchOptions bench;
   auto* bench_cmd = app.add_subcommand("bench", "Measure the engine on a module");
@@ -91,6 +95,7 @@ int main(int argc, char** argv) {
   bench_cmd->add_flag("--child", bench.child, "measure once in this process")->group("");
   bench_cmd->add_option("--count", bench.count, "instances: how many to keep alive")
       ->check(CLI::Range(1u, 10'000'000u));
+  bench_cmd->add_flag("--dense", bench.dense, "instances: in dense mode (MemoryMode::Dense)");
 
   try {
     app.parse(argc, argv);

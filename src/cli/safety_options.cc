@@ -1,5 +1,5 @@
-// --fuel, --timeout, --memory-limit and --tier: from flags to EngineConfig, and limit breaches back
-// to the flags that set them.
+// --fuel, --timeout, --memory-limit, --dense and --tier: from flags to EngineConfig, and limit
+// breaches back to the flags that set them.
 #include <cctype>
 #include <charconv>
 #include <utility>
@@ -63,6 +63,7 @@ Result<EngineConfig> engine_config(const SafetyOptions& options) {
     }
     config.limits.memory_bytes = *bytes;
   }
+  if (options.dense) config.memory_mode = MemoryMode::Dense;
   if (options.tier == "baseline") config.tier = Tier::Baseline;
   if (options.tier == "optimized") config.tier = Tier::Optimized;
   if (options.tier == "auto") config.tier = Tier::Auto;

@@ -36,6 +36,7 @@ inline constexpr uint32_t kArtifactFormatVersion = 2;  // 2: ModuleInfo::memory_
 // Bits of Artifact::instrumentation.
 inline constexpr uint32_t kInstrumentFuel = 1u << 0;
 inline constexpr uint32_t kInstrumentInterrupts = 1u << 1;
+inline constexpr uint32_t kInstrumentBoundsChecks = 1u << 2;  // generate_c.h, BoundsChecks
 
 struct Artifact {
   std::string engine_version;    // engine_version() at compile time

@@ -163,9 +163,10 @@ bool is_access(std::string_view name) {
 }
 
 struct CachedMemory {
-  std::string argument;  // "(&instance->w2c_wsm0, "
-  std::string local;     // "ws_m0"
-  std::string reload;    // "ws_m0 = instance->w2c_wsm0.data;"
+  std::string argument;     // "(&instance->w2c_wsm0, "
+  std::string replacement;  // "(ws_m0, ", or "(ws_m0, ws_n0, " with explicit bounds checks
+  std::string declaration;  // "  u8* ws_m0 = instance->w2c_wsm0.data;" (+ " u64 ws_n0 = ...")
+  std::string reload;       // "ws_m0 = instance->w2c_wsm0.data;" (+ " ws_n0 = ...")
 };
 
 // Rewrites the accesses to `memory` in `line`; returns whether there were any.
@@ -179,7 +180,7 @@ bool rewrite_accesses(std::string& line, const CachedMemory& memory) {
       --name_start;
     }
     if (!is_access(std::string_view(line).substr(name_start, at - name_start))) continue;
-    line.replace(at, memory.argument.size(), "(" + memory.local + ", ");
+    line.replace(at, memory.argument.size(), memory.replacement);
     line.insert(name_start, "ws_");
     any = true;
   }
@@ -199,10 +200,7 @@ bool cache_in_function(std::vector<std::string>& lines, const std::vector<Cached
   if (used.empty()) return true;
   out.reserve(lines.size() + used.size());
   out.push_back(lines[0]);
-  for (const CachedMemory* memory : used) {
-    out.push_back("  u8* " + memory->local + " = " +
-                  memory->reload.substr(memory->local.size() + 3));
-  }
+  for (const CachedMemory* memory : used) out.push_back(memory->declaration);
   for (size_t i = 1; i < lines.size(); ++i) {
     std::string& line = lines[i];
     if (calls(line)) {
@@ -222,14 +220,26 @@ bool opens_function(std::string_view line) {
 
 }  // namespace
 
-void cache_memory_bases(std::string& body, const std::vector<bool>& imported) {
+void cache_memory_bases(std::string& body, const std::vector<bool>& imported,
+                        bool explicit_bounds) {
   if (imported.empty()) return;
   std::vector<CachedMemory> memories;
   for (size_t i = 0; i < imported.size(); ++i) {
     const std::string field = "instance->w2c_wsm" + std::to_string(i);
-    const std::string local = "ws_m" + std::to_string(i);
-    memories.push_back({imported[i] ? "(" + field + ", " : "(&" + field + ", ", local,
-                        local + " = " + field + (imported[i] ? "->data;" : ".data;")});
+    const std::string member = imported[i] ? "->" : ".";
+    const std::string base = "ws_m" + std::to_string(i);
+    const std::string size = "ws_n" + std::to_string(i);
+    CachedMemory memory;
+    memory.argument = imported[i] ? "(" + field + ", " : "(&" + field + ", ";
+    memory.replacement = "(" + base + ", ";
+    memory.declaration = "  u8* " + base + " = " + field + member + "data;";
+    memory.reload = base + " = " + field + member + "data;";
+    if (explicit_bounds) {
+      memory.replacement += size + ", ";
+      memory.declaration += " u64 " + size + " = " + field + member + "size;";
+      memory.reload += " " + size + " = " + field + member + "size;";
+    }
+    memories.push_back(std::move(memory));
   }
   std::string out;
   out.reserve(body.size() + body.size() / 8);

@@ -27,8 +27,10 @@ void tighten_instrumentation(std::string& body);
 // again after every statement that calls (a call or memory.grow may move it), and rewrites
 // the accesses to the prelude's ws_* variants, which take the base. `imported[I]` says whether
 // memory I is imported (the instance then holds a pointer to it). A function whose text has
-// an unexpected shape is left as it was.
-void cache_memory_bases(std::string& body, const std::vector<bool>& imported);
+// an unexpected shape is left as it was. With `explicit_bounds` (generate_c.h,
+// BoundsChecks::Explicit) the memory's size is kept in a local `u64 ws_nI` beside its base,
+// and the ws_* variants check against it.
+void cache_memory_bases(std::string& body, const std::vector<bool>& imported, bool explicit_bounds);
 
 // A defined memory that the runtime mapped from its module's image (runtime/memory.h,
 // MemoryImage) already holds what the active data segments would write. In init_memories,

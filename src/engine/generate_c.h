@@ -19,10 +19,23 @@ struct Module;
 
 namespace wasm_sandbox::engine {
 
+// How generated code keeps loads and stores inside their memory.
+enum class BoundsChecks {
+  // None in the code: every memory reserves 8 GiB of address space (runtime.h,
+  // kMemoryReservation), of which what is past its size is inaccessible, and the fault an
+  // out-of-bounds access raises becomes a trap.
+  GuardPages,
+  // A compare against the memory's size before every access (dense memories,
+  // runtime/dense_memory.h). Such code never relies on a fault, so it runs on memories of
+  // either kind.
+  Explicit,
+};
+
 // Consumes the IR's names (it is renamed in place). `extra` says what instrument() added.
 // ErrorKind::LimitExceeded when the C would exceed `max_bytes` (WriteC is stopped there);
 // ErrorKind::Unsupported if WriteC fails otherwise.
 Result<std::string> generate_c(wabt::Module& ir, const ModuleInfo& info,
-                               const InstrumentedExports& extra, size_t max_bytes);
+                               const InstrumentedExports& extra, BoundsChecks checks,
+                               size_t max_bytes);
 
 }  // namespace wasm_sandbox::engine

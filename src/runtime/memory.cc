@@ -5,6 +5,9 @@
 // One page below `data` holds the memory's header (its budget): wasm_rt_memory_t has no room
 // for it, and addresses below `data` are never computed by generated code (addresses and
 // offsets are unsigned). Freed reservations are reset and reused (ReservationPool).
+//
+// Memories for code that checks its own bounds are laid out otherwise (dense_memory.h);
+// grow_memory() and free_memory() tell them apart by address.
 #include "runtime/memory.h"
 
 #include <fcntl.h>
@@ -17,6 +20,7 @@
 #include <optional>
 #include <vector>
 
+#include "runtime/dense_memory.h"
 #include "runtime/runtime.h"
 
 namespace wasm_sandbox::runtime {
@@ -224,6 +228,7 @@ bool allocate_memory(wasm_rt_memory_t* memory, uint32_t initial_pages, uint32_t 
 }
 
 uint32_t grow_memory(wasm_rt_memory_t* memory, uint32_t delta) {
+  if (is_dense_memory(memory->data)) return grow_dense_memory(memory, delta);
   const uint32_t old_pages = memory->pages;
   const uint64_t new_pages = uint64_t{old_pages} + delta;
   if (new_pages > memory->max_pages) return UINT32_MAX;
@@ -241,7 +246,9 @@ uint32_t grow_memory(wasm_rt_memory_t* memory, uint32_t delta) {
 }
 
 void free_memory(wasm_rt_memory_t* memory) {
-  if (memory->data) {
+  if (memory->data && is_dense_memory(memory->data)) {
+    free_dense_memory(memory);
+  } else if (memory->data) {
     const MemoryHeader header = *header_of(memory);
     if (header.budget) header.budget->release(memory->size);
     uint8_t* base = memory->data - kHeaderSize;
@@ -286,7 +293,11 @@ void wasm_rt_allocate_memory(wasm_rt_memory_t* memory, uint32_t initial_pages, u
     }
     max_pages = std::min(max_pages, limits->max_pages);
   }
-  if (!allocate_memory(memory, initial_pages, max_pages, budget, pool, image)) {
+  const bool dense = limits && limits->dense;
+  const bool allocated =
+      dense ? allocate_dense_memory(memory, initial_pages, std::min(max_pages, kMaxPages), budget)
+            : allocate_memory(memory, initial_pages, max_pages, budget, pool, image);
+  if (!allocated) {
     if (limits && budget &&
         budget->used() + uint64_t{initial_pages} * kPageSize > budget->limit()) {
       limits->failure = "a memory of " + std::to_string(initial_pages) +
@@ -294,9 +305,14 @@ void wasm_rt_allocate_memory(wasm_rt_memory_t* memory, uint32_t initial_pages, u
                         std::to_string(budget->limit() >> 20) + " MiB (Limits::total_memory_bytes)";
       trap(wasm_sandbox::TrapKind::HostError, limits->failure);
     }
-    const std::string message = "cannot reserve address space for a linear memory (each reserves " +
-                                std::to_string(kMemoryReservation >> 30) +
-                                " GiB; the process's address space is exhausted)";
+    const std::string message =
+        dense ? "cannot reserve address space for a dense linear memory of up to " +
+                    std::to_string(dense_slot_bytes(std::min(max_pages, kMaxPages)) >> 10) +
+                    " KiB (its maximum, or Limits::memory_bytes; the process's address space "
+                    "is exhausted)"
+              : "cannot reserve address space for a linear memory (each reserves " +
+                    std::to_string(kMemoryReservation >> 30) +
+                    " GiB; the process's address space is exhausted)";
     if (limits) limits->failure = message;
     trap(wasm_sandbox::TrapKind::HostError, message);
   }

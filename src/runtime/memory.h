@@ -87,6 +87,7 @@ bool allocate_memory(wasm_rt_memory_t* memory, uint32_t initial_pages, uint32_t 
                      MemoryBudget* budget = nullptr, MemoryPool* pool = nullptr,
                      const MemoryImage* image = nullptr);
 // Returns the old page count, or UINT32_MAX when the memory cannot grow by `delta`.
+// Dense memories (dense_memory.h) too, as free_memory().
 uint32_t grow_memory(wasm_rt_memory_t* memory, uint32_t delta);
 void free_memory(wasm_rt_memory_t* memory);
 
@@ -111,6 +112,8 @@ struct AllocationLimits {
   MemoryPool* pool = nullptr;                // where the memories come from and go back to, if any
   const MemoryImage* image = nullptr;        // what the first memory starts with, if any
   wasm_rt_memory_t* first_memory = nullptr;  // set by the first allocation
+  // Memories for code that checks its own bounds (dense_memory.h): no pool, no image.
+  bool dense = false;
 };
 // The innermost limits on this thread, or null.
 AllocationLimits* active_allocation_limits();

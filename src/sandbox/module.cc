@@ -4,6 +4,7 @@
 #include <cstring>
 #include <mutex>
 
+#include "runtime/dense_memory.h"
 #include "runtime/memory.h"
 #include "runtime/runtime.h"
 #include "sandbox/state.h"
@@ -131,6 +132,16 @@ Result<Instance> Module::instantiate(const Imports& imports, const Limits& limit
                                         want.type.to_string() + ") is not provided");
     }
     if (Status s = check_import(info.name, want, *given[k]); !s) return std::move(s).error();
+    // Code without bounds checks relies on a memory's guard region, which a dense memory
+    // (another engine's, in MemoryMode::Dense) does not have.
+    const auto* memory = std::get_if<Memory>(given[k]);
+    if (memory && engine.config.memory_mode == MemoryMode::GuardPages &&
+        runtime::is_dense_memory(memory->data())) {
+      return Error(ErrorKind::Link,
+                   info.name + ": " + import_name(want) +
+                       " is a dense memory (MemoryMode::Dense), which code compiled for guard "
+                       "pages cannot use");
+    }
   }
 
   if (engine.instances.fetch_add(1, std::memory_order_relaxed) >= engine.config.limits.instances) {
@@ -185,9 +196,15 @@ Result<Instance> Module::instantiate(const Imports& imports, const Limits& limit
 
   state->needs_free = true;
   detail::ModuleCode& code = *state_->code;
-  runtime::AllocationLimits allocation{max_pages,      max_elements,
-                                       &engine.memory, {},
-                                       &code.memories, code.image.load(std::memory_order_acquire)};
+  const bool dense = engine.config.memory_mode == MemoryMode::Dense;
+  runtime::AllocationLimits allocation{max_pages,
+                                       max_elements,
+                                       &engine.memory,
+                                       {},
+                                       dense ? nullptr : &code.memories,
+                                       dense ? nullptr : code.image.load(std::memory_order_acquire),
+                                       nullptr,
+                                       dense};
   TrapKind trap;
   {
     runtime::ScopedAllocationLimits scope(&allocation);
@@ -199,7 +216,7 @@ Result<Instance> Module::instantiate(const Imports& imports, const Limits& limit
   }
   // The first instance to get this far gives its memory, as the data segments left it and
   // before the start function runs, to every later one (runtime::MemoryImage).
-  if (trap == TrapKind::None && info.memory_image && engine.config.pool.memory_images &&
+  if (trap == TrapKind::None && info.memory_image && engine.config.pool.memory_images && !dense &&
       !allocation.image && allocation.first_memory) {
     const wasm_rt_memory_t& memory = *allocation.first_memory;
     std::call_once(code.image_once, [&] {

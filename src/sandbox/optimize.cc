@@ -51,7 +51,10 @@ Result<GeneratedModule> generate(const EngineState& engine, std::span<const uint
   out.info = std::move(decoded->info);
   const engine::InstrumentedExports extra = engine::instrument(
       *decoded->ir, {.fuel = engine.config.fuel, .interrupts = engine.config.interruptible});
-  auto source = engine::generate_c(*decoded->ir, out.info, extra, limits.generated_c_bytes);
+  const auto checks = engine.config.memory_mode == MemoryMode::Dense
+                          ? engine::BoundsChecks::Explicit
+                          : engine::BoundsChecks::GuardPages;
+  auto source = engine::generate_c(*decoded->ir, out.info, extra, checks, limits.generated_c_bytes);
   if (!source) return std::move(source).error();
   engine::release_ir(std::move(decoded->ir));
   out.c = std::move(*source);
@@ -74,7 +77,8 @@ Result<engine::CCompiler> find_compiler(const EngineState& engine, std::string_v
 
 uint32_t instrumentation_of(const EngineConfig& config) {
   return (config.fuel ? engine::kInstrumentFuel : 0) |
-         (config.interruptible ? engine::kInstrumentInterrupts : 0);
+         (config.interruptible ? engine::kInstrumentInterrupts : 0) |
+         (config.memory_mode == MemoryMode::Dense ? engine::kInstrumentBoundsChecks : 0);
 }
 
 Result<OptimizedObject> compile_object(const EngineState& engine, const engine::CCompiler& compiler,
@@ -140,13 +144,16 @@ Result<std::unique_ptr<engine::NativeCode>> load_artifact_code(const EngineState
   if (artifact.instrumentation != want) {
     auto describe = [](uint32_t bits) {
       std::string out = bits & engine::kInstrumentFuel ? "fuel metering" : "no fuel metering";
-      out += bits & engine::kInstrumentInterrupts ? " and interrupts" : " and no interrupts";
+      out += bits & engine::kInstrumentInterrupts ? ", interrupts" : ", no interrupts";
+      out += bits & engine::kInstrumentBoundsChecks ? " and bounds checks (dense memories)"
+                                                    : " and no bounds checks (guard pages)";
       return out;
     };
     return Error(ErrorKind::InvalidArgument,
                  std::string(name) + ": compiled with " + describe(artifact.instrumentation) +
                      ", but the engine wants " + describe(want) +
-                     " (EngineConfig::fuel, interruptible; `wasm-sandbox compile --fuel`)");
+                     " (EngineConfig::fuel, interruptible, memory_mode; `wasm-sandbox compile "
+                     "--fuel --dense`)");
   }
   auto code = engine::load_shared_object(artifact.code, name);
   if (!code) return std::move(code).error();
