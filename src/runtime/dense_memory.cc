@@ -18,9 +18,10 @@ namespace wasm_sandbox::runtime {
 namespace {
 
 // Slots per slab: enough that a slab is a sizeable mapping, few enough that a process with
-// a handful of memories does not reserve terabytes.
-constexpr uint64_t kSlabTargetBytes = 64ull << 30;
-constexpr uint32_t kMinSlotsPerSlab = 16;
+// a handful of memories does not reserve terabytes (and that valgrind, which maps at most
+// a few GiB at once, runs it).
+constexpr uint64_t kSlabTargetBytes = 4ull << 30;
+constexpr uint32_t kMinSlotsPerSlab = 1;
 constexpr uint32_t kMaxSlotsPerSlab = 4096;
 
 struct Slab {
