@@ -112,13 +112,12 @@ class TypedFunc<R(Args...)> {
   const Func& func() const { return func_; }
 
   Result<R> call(Args... args) const {
-    if (func_.is_null()) return Error(ErrorKind::InvalidArgument, "call of a null function handle");
     if constexpr (kDirect) {
-      if (guest_) [[likely]] {
+      if (guest_) [[likely]] {  // a guest function: guest_ implies a handle
         Closure closure{{}, {static_cast<detail::CType<Args>>(args)...}, {}};
         const TrapKind trap = detail::run_direct(*func_.state_, closure.target, &thunk, &closure);
         if (trap != TrapKind::None) [[unlikely]] {
-          return detail::direct_call_error(*func_.state_, trap);
+          return call_error(trap);
         }
         if constexpr (std::is_void_v<R>) {
           return {};
@@ -127,10 +126,7 @@ class TypedFunc<R(Args...)> {
         }
       }
     }
-    const Value values[] = {detail::WasmType<Args>::to_value(args)..., Value()};
-    auto results = func_.call(std::span<const Value>(values, sizeof...(Args)));
-    if (!results) return std::move(results).error();
-    return detail::ResultsOf<R>::from(*results, "function");
+    return call_by_values(args...);
   }
   Result<R> operator()(Args... args) const { return call(args...); }
 
@@ -179,6 +175,19 @@ class TypedFunc<R(Args...)> {
   }
 
  private:
+  // The cold paths, out of line so that call() inlines into the caller's loop.
+  [[gnu::noinline]] Result<R> call_error(TrapKind trap) const {
+    return detail::direct_call_error(*func_.state_, trap);
+  }
+  // A null handle, a host function or several results: through Func::call.
+  [[gnu::noinline]] Result<R> call_by_values(Args... args) const {
+    if (func_.is_null()) return Error(ErrorKind::InvalidArgument, "call of a null function handle");
+    const Value values[] = {detail::WasmType<Args>::to_value(args)..., Value()};
+    auto results = func_.call(std::span<const Value>(values, sizeof...(Args)));
+    if (!results) return std::move(results).error();
+    return detail::ResultsOf<R>::from(*results, "function");
+  }
+
   // One result or none: the generated function returns it in a register. Several results
   // come back in a struct whose layout only the generated code knows: Func::call's path.
   static constexpr bool kDirect = std::is_void_v<R> || std::is_arithmetic_v<R>;

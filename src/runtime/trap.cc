@@ -426,31 +426,21 @@ void ensure_initialized() {
   std::call_once(once, install_handlers);
 }
 
-TrapKind run_guarded(void (*fn)(void*), void* arg, size_t stack_bytes, uint32_t* stop_flag) {
-  ThreadState& ts = t_state;
-  UnwindPoint point;
-  if (!ts.on_guest_stack) [[likely]] {
-    // The outermost guarded call on this thread (every other one runs on the guest stack):
-    // nothing to save, as no guarded call is active.
-    if (!ts.ready && !init_thread(ts)) [[unlikely]] {
+namespace {
+
+// run_guarded() but for its uncommon cases: a nested call, or the first on this thread.
+[[gnu::noinline]] TrapKind run_guarded_rarely(ThreadState& ts, void (*fn)(void*), void* arg,
+                                              size_t stack_bytes, uint32_t* stop_flag) {
+  if (!ts.on_guest_stack) {
+    if (!init_thread(ts)) {
       t_trap_message = "cannot allocate a guest stack for this thread";
       return TrapKind::HostError;
     }
-    ts.unwind = &point;
-    ts.unwind_on_guest_stack = false;
-    ts.stop_flag = stop_flag;
-    set_in_guest(ts, true);
-    ts.on_guest_stack = true;
-    char* const top = ts.guard_end + (std::min(stack_bytes, kGuestStackSize) & ~size_t{15});
-    const TrapKind result = enter_guarded(ts, point, fn, arg, top) ? ts.trap : TrapKind::None;
-    ts.unwind = nullptr;
-    ts.stop_flag = nullptr;
-    set_in_guest(ts, false);
-    ts.on_guest_stack = false;
-    return result;
+    return run_guarded(fn, arg, stack_bytes, stop_flag);
   }
   // Nested (guest -> host -> guest): on the guest stack already, inside another guarded call
   // whose state comes back when this one ends.
+  UnwindPoint point;
   UnwindPoint* const prev_unwind = ts.unwind;
   const bool prev_unwind_on_stack = ts.unwind_on_guest_stack;
   const bool prev_in_guest = ts.in_guest;
@@ -465,6 +455,32 @@ TrapKind run_guarded(void (*fn)(void*), void* arg, size_t stack_bytes, uint32_t*
   ts.stop_flag = prev_stop_flag;
   set_in_guest(ts, prev_in_guest);
   return result;
+}
+
+}  // namespace
+
+TrapKind run_guarded(void (*fn)(void*), void* arg, size_t stack_bytes, uint32_t* stop_flag) {
+  ThreadState& ts = t_state;
+  if (ts.on_guest_stack || !ts.ready) [[unlikely]] {
+    return run_guarded_rarely(ts, fn, arg, stack_bytes, stop_flag);
+  }
+  {
+    // The outermost guarded call on this thread (every other one runs on the guest stack):
+    // nothing to save, as no guarded call is active.
+    UnwindPoint point;
+    ts.unwind = &point;
+    ts.unwind_on_guest_stack = false;
+    ts.stop_flag = stop_flag;
+    set_in_guest(ts, true);
+    ts.on_guest_stack = true;
+    char* const top = ts.guard_end + (std::min(stack_bytes, kGuestStackSize) & ~size_t{15});
+    const TrapKind result = enter_guarded(ts, point, fn, arg, top) ? ts.trap : TrapKind::None;
+    ts.unwind = nullptr;
+    ts.stop_flag = nullptr;
+    set_in_guest(ts, false);
+    ts.on_guest_stack = false;
+    return result;
+  }
 }
 
 void trap(TrapKind kind, std::string_view message) {

@@ -346,14 +346,10 @@ std::vector<Result<std::vector<Value>>> call_guest_batch(
   return out;
 }
 
-TrapKind run_direct(const FuncState& func, DirectCall& target, void (*thunk)(void*),
-                    void* closure) {
+TrapKind run_direct_unsettled(const FuncState& func, DirectCall& target, void (*thunk)(void*),
+                              void* closure) {
   InstanceState& instance = *func.instance;
   target.instance = instance.raw;
-  if (is_settled(instance)) [[likely]] {
-    target.function = instance.code->glue().exports[func.export_index].direct;
-    return run_on_instance(instance, thunk, closure);
-  }
   const engine::NativeCode& code = prepare_call(instance);
   target.function = code.glue().exports[func.export_index].direct;
   return enter_guest(instance, thunk, closure);

@@ -72,7 +72,8 @@ class CallScope {
 
 // What CallScope does for the common call: the outermost on the instance, with no deadline
 // (neither its own nor an enclosing call's). The hot path of every call from the host.
-TrapKind run_without_deadline(InstanceState& instance, void (*fn)(void*), void* arg) {
+[[gnu::always_inline]] inline TrapKind run_without_deadline(InstanceState& instance,
+                                                            void (*fn)(void*), void* arg) {
   TrapKind trap = TrapKind::None;
   StopControl& stop = instance.stop;
   if (stop.flag) {
@@ -97,14 +98,33 @@ TrapKind run_without_deadline(InstanceState& instance, void (*fn)(void*), void* 
 
 }  // namespace
 
+// Whether a call on `instance` is the common one: the outermost on the instance, with no
+// deadline of its own or of an enclosing call.
+inline bool has_no_deadline(const InstanceState& instance) {
+  return instance.depth.load(std::memory_order_relaxed) == 0 && instance.timeout.count() == 0 &&
+         t_deadline == Clock::time_point::max();
+}
+
 TrapKind run_on_instance(InstanceState& instance, void (*fn)(void*), void* arg) {
-  if (instance.depth.load(std::memory_order_relaxed) == 0 && instance.timeout.count() == 0 &&
-      t_deadline == Clock::time_point::max()) [[likely]] {
+  if (has_no_deadline(instance)) [[likely]] {
     return run_without_deadline(instance, fn, arg);
   }
   CallScope scope(instance);
   if (scope.refused() != TrapKind::None) return scope.refused();
   return runtime::run_guarded(fn, arg, instance.stack_bytes, instance.stop.flag);
+}
+
+// The hot path of a TypedFunc call (typed_func.h), here so that all of it inlines into one
+// function up to runtime::run_guarded().
+TrapKind run_direct(const FuncState& func, DirectCall& target, void (*thunk)(void*),
+                    void* closure) {
+  InstanceState& instance = *func.instance;
+  if (is_settled(instance) && has_no_deadline(instance)) [[likely]] {
+    target.instance = instance.raw;
+    target.function = instance.code->glue().exports[func.export_index].direct;
+    return run_without_deadline(instance, thunk, closure);
+  }
+  return run_direct_unsettled(func, target, thunk, closure);
 }
 
 TrapKind pending_stop(InstanceState& instance) {

@@ -256,6 +256,11 @@ Status optimize_now(const ModuleState& module);
 // Runs fn(arg) on `instance`'s behalf: under trap recovery, its stack limit, its timeout (or
 // the deadline of an enclosing call on this thread, if earlier) and the engine-wide interrupt.
 TrapKind run_on_instance(InstanceState& instance, void (*fn)(void*), void* arg);
+// run_direct() (typed_func.h) for an instance that is not settled (is_settled()): it may
+// move to better code, and under Tier::Auto the call may be timed. The common case,
+// settled, is run_direct()'s own, in run_on_instance.cc beside what it inlines.
+TrapKind run_direct_unsettled(const FuncState& func, DirectCall& target, void (*thunk)(void*),
+                              void* closure);
 // What a host function serving `instance` should do now: None, or Timeout (the deadline of
 // the call passed) or Interrupted (consumed here).
 TrapKind pending_stop(InstanceState& instance);
