@@ -25,3 +25,8 @@ echo "\$ $G/native/checksum $DATA/words.txt   (the same source, built natively)"
 "$G/native/checksum" "$DATA/words.txt"; echo
 run run --dir "$DATA::/data:ro" "$G/wordcount.wasm" -- /data/words.txt /etc/passwd
 run run --dir "$DATA::/data:ro" "$G/sortfile.wasm" -- -o /data/sorted.txt /data/words.txt
+
+# Strings in and out of a guest (examples/strings.cc, guests/text.c on guests/sdk): no CLI
+# command passes strings, so a small C++ host does it through GuestData.
+echo "\$ $BUILD/bin/example_strings $G/text.wasm the quick brown fox"
+"$BUILD/bin/example_strings" "$G/text.wasm" the quick brown fox

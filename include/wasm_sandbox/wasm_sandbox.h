@@ -3,6 +3,7 @@
 
 #include "wasm_sandbox/engine.h"      // IWYU pragma: export
 #include "wasm_sandbox/externs.h"     // IWYU pragma: export
+#include "wasm_sandbox/guest_data.h"  // IWYU pragma: export
 #include "wasm_sandbox/host.h"        // IWYU pragma: export
 #include "wasm_sandbox/result.h"      // IWYU pragma: export
 #include "wasm_sandbox/sandbox.h"     // IWYU pragma: export
