@@ -30,6 +30,7 @@
 #include <string>
 #include <string_view>
 
+#include "runtime/guest_thread.h"
 #include "wasm_sandbox/result.h"
 
 namespace wasm_sandbox::runtime {
@@ -64,8 +65,8 @@ std::string take_trap_message();
 // scope exit. (A trap skips the destructor; run_guarded() restores the mode itself.)
 class HostScope {
  public:
-  HostScope();
-  ~HostScope();
+  HostScope() : was_in_guest_(t_guest_thread.in_guest) { set_in_guest(t_guest_thread, false); }
+  ~HostScope() { set_in_guest(t_guest_thread, was_in_guest_); }
   HostScope(const HostScope&) = delete;
   HostScope& operator=(const HostScope&) = delete;
 
@@ -108,7 +109,7 @@ inline constexpr uint32_t kFlagInterrupts = kFlagInterrupt | kFlagInterruptAll;
 TrapKind take_stop(uint32_t* flag);
 
 // The stop flag of this thread's innermost guarded call, or null (none, or made without one).
-uint32_t* current_stop_flag();
+inline uint32_t* current_stop_flag() { return t_guest_thread.stop_flag; }
 
 // --- Stopping guest code on another thread
 
@@ -119,12 +120,12 @@ uint32_t* current_stop_flag();
 // (those POSIX never restarts, like poll() or nanosleep(), fail with EINTR as for any signal).
 inline constexpr int kInterruptSignal = SIGURG;
 
-// A thread that makes guarded calls, as other threads see it. Opaque.
+// A thread that makes guarded calls (guest_thread.h: internal to the runtime).
 struct GuestThread;
 
 // This thread's. Valid until the thread exits. The first guarded call on a thread unblocks
 // kInterruptSignal in it (the host must not block it again while the thread runs guest code).
-GuestThread* this_guest_thread();
+inline GuestThread* this_guest_thread() { return &t_guest_thread; }
 
 // Sends kInterruptSignal to `thread`, unless the thread is in host code (then the signal would
 // do nothing but interrupt a system call): it stops the guest code the thread executes if the

@@ -21,6 +21,7 @@
 #include <mutex>
 
 #include "runtime/code_ranges.h"
+#include "runtime/guest_thread.h"
 #include "runtime/runtime.h"
 #include "runtime/sanitizers.h"
 
@@ -47,48 +48,18 @@ struct UnwindPoint {
 #endif
 };
 
-// A thread's state (runtime.h calls it GuestThread). Plain data only, constant-initialized
-// and in the initial-exec TLS model, so that the signal handlers can read it without
-// allocating. Other threads read `in_guest` and `self` only (interrupt_thread()).
-struct GuestThread {
-  UnwindPoint* unwind;         // innermost run_guarded() on this thread, or null
-  bool in_guest;               // executing guest code (not host code called by it); written
-                               // with __atomic builtins, as other threads read it
-  uint32_t* stop_flag;         // of the innermost run_guarded(), or null
-  pthread_t self;              // this thread, for pthread_sigqueue(); set with `ready`
-  bool on_guest_stack;         // somewhere inside ws_call_on_stack
-  bool unwind_on_guest_stack;  // *unwind was set on the guest stack (a nested call)
-  bool ready;                  // stacks below are set up
-  bool owns_altstack;
-  TrapKind trap;        // the trap being delivered
-  char* stack_mapping;  // guard region, then the guest stack
-  char* guard_end;      // first usable byte of the guest stack
-  char* stack_top;
-  void* altstack;
-  // AddressSanitizer builds only: the host stack the outermost guarded call left, so that
-  // the switch back to it (by return or by trap) can be announced.
-  const void* host_stack_bottom;
-  size_t host_stack_size;
-};
+constinit thread_local GuestThread t_guest_thread [[gnu::tls_model("initial-exec")]] = {};
 
 namespace {
 
 using ThreadState = GuestThread;
-
-constinit thread_local ThreadState t_state [[gnu::tls_model("initial-exec")]] = {};
-
-// To other threads in_guest is a hint (interrupt_thread() skips threads in host code), and a
-// stale read costs one retry of the signal, never a lost stop. Release: it publishes `self`.
-void set_in_guest(ThreadState& ts, bool value) {
-  __atomic_store_n(&ts.in_guest, value, __ATOMIC_RELEASE);
-}
 
 thread_local std::string t_trap_message;
 
 // Frees this thread's stacks when the thread exits.
 struct ThreadCleanup {
   ~ThreadCleanup() {
-    ThreadState& ts = t_state;
+    ThreadState& ts = t_guest_thread;
     if (ts.owns_altstack) {
       stack_t disable{};
       disable.ss_flags = SS_DISABLE;
@@ -117,7 +88,7 @@ struct GuestEntry {
 
 // The first frame on the guest stack.
 void enter_guest(void* p) {
-  ThreadState& ts = t_state;
+  ThreadState& ts = t_guest_thread;
   __sanitizer_finish_switch_fiber(nullptr, &ts.host_stack_bottom, &ts.host_stack_size);
   const GuestEntry& entry = *static_cast<GuestEntry*>(p);
   entry.fn(entry.arg);
@@ -198,7 +169,7 @@ void chain_to_previous(int sig, siginfo_t* info, void* context) {
 }
 
 void on_fault(int sig, siginfo_t* info, void* context) {
-  ThreadState& ts = t_state;
+  ThreadState& ts = t_guest_thread;
   if (!ts.in_guest || !ts.unwind) {
     chain_to_previous(sig, info, context);
     return;
@@ -266,7 +237,7 @@ WS_NO_TSAN void on_interrupt(int sig, siginfo_t* info, void* context) {
     errno = saved_errno;
     return;
   }
-  ThreadState& ts = t_state;
+  ThreadState& ts = t_guest_thread;
   const auto* uc = static_cast<const ucontext_t*>(context);
   if (ts.in_guest && ts.unwind && ts.stop_flag && is_generated_code(interrupted_pc(uc))) {
     deliver_stop(ts, uc);
@@ -460,7 +431,7 @@ namespace {
 }  // namespace
 
 TrapKind run_guarded(void (*fn)(void*), void* arg, size_t stack_bytes, uint32_t* stop_flag) {
-  ThreadState& ts = t_state;
+  ThreadState& ts = t_guest_thread;
   if (ts.on_guest_stack || !ts.ready) [[unlikely]] {
     return run_guarded_rarely(ts, fn, arg, stack_bytes, stop_flag);
   }
@@ -484,7 +455,7 @@ TrapKind run_guarded(void (*fn)(void*), void* arg, size_t stack_bytes, uint32_t*
 }
 
 void trap(TrapKind kind, std::string_view message) {
-  ThreadState& ts = t_state;
+  ThreadState& ts = t_guest_thread;
   if (!ts.unwind) {
     std::fprintf(stderr, "wasm-sandbox: trap outside a guarded call: %s\n", to_string(kind));
     std::abort();
@@ -504,10 +475,6 @@ TrapKind take_stop(uint32_t* flag) {
   return TrapKind::None;
 }
 
-uint32_t* current_stop_flag() { return t_state.stop_flag; }
-
-GuestThread* this_guest_thread() { return &t_state; }
-
 void interrupt_thread(GuestThread* thread) {
   // Acquire: a thread in guest mode has run init_thread(), which set `self`.
   if (!__atomic_load_n(&thread->in_guest, __ATOMIC_ACQUIRE)) return;
@@ -521,9 +488,6 @@ std::string take_trap_message() {
   message.swap(t_trap_message);
   return message;
 }
-
-HostScope::HostScope() : was_in_guest_(t_state.in_guest) { set_in_guest(t_state, false); }
-HostScope::~HostScope() { set_in_guest(t_state, was_in_guest_); }
 
 }  // namespace wasm_sandbox::runtime
 

@@ -118,8 +118,16 @@ TrapKind invoke_host(HostBinding* binding, ws_val* io) {
 // The error a direct path handed over (fail_host_call()), until its dispatcher takes it.
 thread_local std::optional<Error> t_direct_error;
 
+// What a direct path's failure (t_direct_error) ends the guest call with.
+[[gnu::noinline]] TrapKind direct_host_failed(HostBinding* binding) {
+  const Error error = std::move(*t_direct_error);
+  t_direct_error.reset();
+  return host_failed(binding, error);
+}
+
 // invoke_host() for a host function with a direct path: no Values, no std::function.
-TrapKind invoke_host_directly(HostBinding* binding, ws_val* io) {
+// Inlined into its dispatcher, the hot path of every such call.
+[[gnu::always_inline]] inline TrapKind invoke_host_directly(HostBinding* binding, ws_val* io) {
   runtime::HostScope host_scope;
   const FuncState& func = *binding->func;
   Caller caller(binding->caller);
@@ -127,19 +135,19 @@ TrapKind invoke_host_directly(HostBinding* binding, ws_val* io) {
   if (trap == TrapKind::None) [[likely]] {
     return trap;
   }
-  const Error error = std::move(*t_direct_error);
-  t_direct_error.reset();
-  return host_failed(binding, error);
+  return direct_host_failed(binding);
 }
 
 // After a host function returned to guest code: raises the trap it asked for, or the stop
 // requested while it ran (the interrupt signal is not sent to host code, and does nothing
 // there), which takes effect as it returns: one load per host call.
-void finish_host_call(TrapKind trap) {
-  if (trap == TrapKind::HostError) runtime::trap(trap, t_host_error);
-  if (trap != TrapKind::None) runtime::trap(trap);
+[[gnu::always_inline]] inline void finish_host_call(TrapKind trap) {
+  if (trap != TrapKind::None) [[unlikely]] {
+    if (trap == TrapKind::HostError) runtime::trap(trap, t_host_error);
+    runtime::trap(trap);
+  }
   if (uint32_t* flag = runtime::current_stop_flag();
-      flag && std::atomic_ref<uint32_t>(*flag).load(std::memory_order_relaxed) != 0) {
+      flag && std::atomic_ref<uint32_t>(*flag).load(std::memory_order_relaxed) != 0) [[unlikely]] {
     if (const TrapKind stop = runtime::take_stop(flag); stop != TrapKind::None) {
       runtime::trap(stop);
     }
