@@ -8,11 +8,11 @@ SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Debian packages the build, the tests and the guests need.
 DEPS := cmake ninja-build g++ make wabt tcc libtcc-dev libgtest-dev libgmock-dev \
         libbenchmark-dev libcli11-dev nlohmann-json3-dev libsodium-dev clang lld wasi-libc \
-        libclang-rt-14-dev-wasm32 binaryen libclang-rt-14-dev
+        libclang-rt-14-dev-wasm32 binaryen libclang-rt-14-dev libcpp-httplib-dev wrk
 # node runs the differential test's V8 side; any node >= 18 on PATH will do.
 DEPS += $(if $(shell command -v node),,nodejs)
 
-.PHONY: all deps configure build test difftest demo bench bench-instructions asan tsan test-asan test-tsan \
+.PHONY: all deps configure build test difftest demo bench bench-serve bench-instructions asan tsan test-asan test-tsan \
         fuzz-build fuzz fuzz-merge fuzz-artifact fuzz-artifact-merge format clean
 
 all: build
@@ -58,6 +58,13 @@ bench: build
 	cmake --build $(BUILD) --target large_guest
 	$(BUILD)/bin/wasm_sandbox_bench --benchmark_min_time=0.2 --benchmark_filter='-^once/'
 	$(BUILD)/bin/wasm_sandbox_kernels
+
+# `wasm-sandbox serve` under wrk on loopback: a trivial function (add.wasm), 2 wrk threads, 64
+# keep-alive connections, 10 s (docs/serve.md). Override with e.g. SERVE_WRK_ARGS="-t2 -c128 -d30s".
+SERVE_WRK_ARGS ?= -t2 -c64 -d10s
+bench-serve: build
+	@command -v wrk >/dev/null && command -v curl >/dev/null || $(SUDO) apt-get install -y -qq wrk curl
+	sh bench/serve_bench.sh $(BUILD) $(SERVE_WRK_ARGS)
 
 # The cost of the safety controls in instructions (callgrind: repeatable on a shared machine).
 bench-instructions: build

@@ -36,6 +36,7 @@
 #include "wasm_sandbox/externs.h"
 #include "wasm_sandbox/host.h"
 #include "wasm_sandbox/limits.h"
+#include "wasm_sandbox/metrics.h"
 #include "wasm_sandbox/result.h"
 #include "wasm_sandbox/typed_func.h"
 #include "wasm_sandbox/value.h"
@@ -248,6 +249,10 @@ class Engine {
   // Instances alive, and bytes of linear memory they hold, now.
   uint32_t live_instances() const;
   uint64_t memory_in_use() const;
+  // What the engine has done so far: calls, latencies, traps, loads, instantiations (see
+  // metrics.h, docs/metrics.md). Thread-safe; takes a lock that instantiation and instance
+  // destruction also take, never one that a call takes.
+  EngineMetrics metrics() const;
 
  private:
   std::shared_ptr<detail::EngineState> state_;

@@ -5,6 +5,7 @@
 #include "wasm_sandbox/externs.h"     // IWYU pragma: export
 #include "wasm_sandbox/guest_data.h"  // IWYU pragma: export
 #include "wasm_sandbox/host.h"        // IWYU pragma: export
+#include "wasm_sandbox/metrics.h"     // IWYU pragma: export
 #include "wasm_sandbox/result.h"      // IWYU pragma: export
 #include "wasm_sandbox/sandbox.h"     // IWYU pragma: export
 #include "wasm_sandbox/typed_func.h"  // IWYU pragma: export

@@ -89,6 +89,17 @@ int run_bench(const BenchOptions& options);
 // `instantiate-ns: N` (median) and `bytes-per-instance: N` (resident memory added).
 int run_bench_instances(const BenchOptions& options);
 
+struct ServeOptions {
+  std::string modules;  // directory of *.wasm / *.wat
+  std::string host = "127.0.0.1";
+  int port = 8080;  // 0: any free port
+  size_t threads = 64;
+  SafetyOptions safety;  // --timeout defaults to 1000 ms here
+};
+// Serves the modules over HTTP until SIGINT/SIGTERM (docs/serve.md). Prints
+// `listening on http://HOST:PORT (N modules)` once it accepts connections.
+int run_serve(const ServeOptions& options);
+
 // Prints "wasm-sandbox: MESSAGE" on stderr.
 void print_error(const std::string& message);
 

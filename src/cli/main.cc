@@ -97,6 +97,18 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1u, 10'000'000u));
   bench_cmd->add_flag("--dense", bench.dense, "instances: in dense mode (MemoryMode::Dense)");
 
+  ServeOptions serve;
+  auto* serve_cmd = app.add_subcommand(
+      "serve", "Serve the modules of a directory over HTTP: POST /call/MODULE/FUNCTION");
+  serve_cmd->add_option("--modules", serve.modules, "directory of modules (*.wasm, *.wat)")
+      ->required();
+  serve_cmd->add_option("--port", serve.port, "TCP port (0: any free port, printed)")
+      ->check(CLI::Range(0, 65535));
+  serve_cmd->add_option("--host", serve.host, "address to listen on (default 127.0.0.1)");
+  serve_cmd->add_option("--threads", serve.threads, "connections served at once (default 64)")
+      ->check(CLI::Range(1, 4096));
+  add_safety_options(serve_cmd, serve.safety);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -111,6 +123,7 @@ int main(int argc, char** argv) {
   if (*inspect_cmd) return run_inspect(inspect);
   if (*wast_cmd) return run_wast(wast);
   if (*compile_cmd) return run_compile(compile);
+  if (*serve_cmd) return run_serve(serve);
   if (*bench_cmd) return bench.what == "instances" ? run_bench_instances(bench) : run_bench(bench);
   return kExitUsage;
 }

@@ -5,6 +5,7 @@
 // frame in between may own a C++ object with a destructor: call_guest() converts values
 // before and after the guarded region only, and dispatch_host_call() does all its C++ work in
 // invoke_host(), which has returned before a HostError trap is raised.
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <memory>
@@ -175,23 +176,71 @@ Error results_mismatch(std::string_view function, const std::vector<Value>& resu
 
 namespace {
 
-// Runs fn(arg) as a call from the host into `instance`, timed while its module's hotness is
-// measured (Tier::Auto: time counts until the optimized compile starts).
-TrapKind enter_guest(InstanceState& instance, void (*fn)(void*), void* arg) {
+// The fuel an instance has left, for metering what a call consumed (0 if unmetered).
+inline uint64_t fuel_left(const InstanceState& instance) {
+  return instance.fuel ? static_cast<uint64_t>(std::max<int64_t>(*instance.fuel, 0)) : 0;
+}
+
+using RunFn = TrapKind (*)(InstanceState& instance, void (*fn)(void*), void* arg);
+
+// run_counted()'s uncommon path: a call to time, or on an instance metered with fuel.
+[[gnu::noinline]] TrapKind run_measured(InstanceState& instance, bool sampled, RunFn run,
+                                        void (*fn)(void*), void* arg) {
+  const uint64_t fuel_before = fuel_left(instance);
+  const bool outermost = instance.depth.load(std::memory_order_relaxed) == 0;
+  TrapKind trap;
+  if (sampled) {
+    const auto began = std::chrono::steady_clock::now();
+    trap = run(instance, fn, arg);
+    instance.engine->metrics.call_latency.record(
+        nanos_between(began, std::chrono::steady_clock::now()));
+  } else {
+    trap = run(instance, fn, arg);
+  }
+  // Fuel is counted by the outermost call on the instance only (a nested call's is part of
+  // it), and not when a host function added fuel during the call.
+  if (const uint64_t fuel_after = fuel_left(instance); outermost && fuel_before > fuel_after) {
+    instance.counters.add_fuel(fuel_before - fuel_after);
+  }
+  return trap;
+}
+
+// What every call from the host records in the engine's metrics (metrics.h) around
+// run(instance, fn, arg): if `single` (one call, not a batch, which counts its calls
+// itself), the call, and one time in kCallSampleEvery per instance its duration; and the fuel
+// consumed. The common case costs a load and a store to the instance's own counter and two
+// predictable branches before a tail call. (Traps are counted where they become errors,
+// trap_error().)
+[[gnu::always_inline]] inline TrapKind run_counted(InstanceState& instance, bool single, RunFn run,
+                                                   void (*fn)(void*), void* arg) {
+  const bool sampled = single && instance.counters.count_call();
+  if (sampled || instance.fuel) [[unlikely]] {
+    return run_measured(instance, sampled, run, fn, arg);
+  }
+  return run(instance, fn, arg);
+}
+
+// run_on_instance(), timed while the module's hotness is measured (Tier::Auto: time counts
+// until the optimized compile starts).
+TrapKind run_on_instance_timed(InstanceState& instance, void (*fn)(void*), void* arg) {
   if (!begin_timed_call(instance)) [[likely]] {
     return run_on_instance(instance, fn, arg);
   }
   const auto began = std::chrono::steady_clock::now();
   const TrapKind trap = run_on_instance(instance, fn, arg);
-  end_timed_call(instance,
-                 static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                           std::chrono::steady_clock::now() - began)
-                                           .count()));
+  end_timed_call(instance, nanos_between(began, std::chrono::steady_clock::now()));
   return trap;
 }
 
-// What a call of `function` that ended with `trap` returns.
+// Runs fn(arg) as a call from the host into `instance`, counted (see run_counted() for
+// `single`).
+TrapKind enter_guest(InstanceState& instance, void (*fn)(void*), void* arg, bool single = true) {
+  return run_counted(instance, single, run_on_instance_timed, fn, arg);
+}
+
+// What a call of `function` that ended with `trap` returns; counts the trap in the metrics.
 [[gnu::cold]] Error trap_error(InstanceState& instance, std::string_view function, TrapKind trap) {
+  instance.engine->metrics.count_trap(trap);
   const std::string name = instance.module->info.name + ": `" + std::string(function) + "`";
   if (trap == TrapKind::Exit) {
     Error exit = Error::exit(t_exit_code);
@@ -283,8 +332,13 @@ std::vector<std::pair<size_t, Error>> run_batch(InstanceState& instance, std::st
                                                 void (*fn)(void*), void* arg, size_t* next,
                                                 size_t count, const bool* valid) {
   std::vector<std::pair<size_t, Error>> errors;
+  // Every call of the batch whose arguments matched counts, whether it runs or a trap ends
+  // the batch first; a batch's duration is not a call's, so none is sampled for latency.
+  uint64_t calls = count - *next;
+  if (valid) calls = static_cast<uint64_t>(std::count(valid + *next, valid + count, true));
+  instance.counters.add_calls(calls);
   while (*next < count) {
-    const TrapKind trap = enter_guest(instance, fn, arg);
+    const TrapKind trap = enter_guest(instance, fn, arg, /*single=*/false);
     if (trap == TrapKind::None) break;
     errors.emplace_back(*next, trap_error(instance, function, trap));
     if (ends_the_batch(trap)) {
@@ -361,6 +415,14 @@ TrapKind run_direct_unsettled(const FuncState& func, DirectCall& target, void (*
   const engine::NativeCode& code = prepare_call(instance);
   target.function = code.glue().exports[func.export_index].direct;
   return enter_guest(instance, thunk, closure);
+}
+
+TrapKind run_direct_measured(const FuncState& func, DirectCall& target, void (*thunk)(void*),
+                             void* closure, bool sampled) {
+  InstanceState& instance = *func.instance;
+  target.instance = instance.raw;
+  target.function = instance.code->glue().exports[func.export_index].direct;
+  return run_measured(instance, sampled, run_on_instance, thunk, closure);
 }
 
 std::vector<std::pair<size_t, Error>> run_direct_batch(const FuncState& func, DirectCall& target,

@@ -43,6 +43,13 @@ uint32_t Engine::live_instances() const {
 
 uint64_t Engine::memory_in_use() const { return state_->memory.used(); }
 
+EngineMetrics Engine::metrics() const {
+  EngineMetrics out = state_->metrics.snapshot();
+  out.memory_in_use = memory_in_use();
+  out.live_instances = live_instances();
+  return out;
+}
+
 void Engine::interrupt_all() const {
   // Calls that start from here on see the new epoch, and are left alone, even while the
   // loop below is still on its way to their instance.
@@ -106,6 +113,7 @@ Result<Module> Engine::load(std::span<const uint8_t> wasm, std::string_view name
     if (auto it = state_->loaded.find(hex); it != state_->loaded.end()) {
       if (auto code = it->second.lock()) {
         stats.cache = CacheHit::Memory;
+        state_->metrics.count_load(CacheHit::Memory);
         return Module(make_module(state_, std::move(code), name, stats));
       }
     }
@@ -189,6 +197,11 @@ Result<Module> Engine::load(std::span<const uint8_t> wasm, std::string_view name
         glue.export_count != code->info.exports.size()) {
       return Error(ErrorKind::Internal, std::string(name) + ": generated glue does not match");
     }
+  }
+  state_->metrics.count_load(stats.cache);
+  if (stats.cache == CacheHit::None) {
+    state_->metrics.record_compile(code->first_is_optimized,
+                                   detail::nanos_between(began, Clock::now()));
   }
   // Optimized code from the start leaves Tier::Auto nothing to do: no timing, no compile.
   if (code->first_is_optimized) code->policy = Tier::Optimized;

@@ -29,6 +29,7 @@ InstanceState::~InstanceState() {
     }
     forget_stop(stop);
   }
+  engine->metrics.detach(counters);
   engine->instances.fetch_sub(1, std::memory_order_relaxed);
   if (needs_free) glue().free_instance(raw);
   std::free(raw);

@@ -1,5 +1,6 @@
 // Module: the interface accessors, and instantiation (linking imports, running the start code).
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
@@ -150,9 +151,11 @@ Result<Instance> Module::instantiate(const Imports& imports, const Limits& limit
                                                std::to_string(engine.config.limits.instances) +
                                                " instances, its limit (Limits::instances)");
   }
+  const auto began = std::chrono::steady_clock::now();
   auto state = std::make_shared<detail::InstanceState>();
   state->module = state_;
   state->engine = &engine;
+  engine.metrics.attach(state->counters);
   state->timeout = limits.call_timeout;
   state->stack_bytes = limits.stack_bytes;
   state->code = state_->code->best.load(std::memory_order_acquire);
@@ -249,10 +252,12 @@ Result<Instance> Module::instantiate(const Imports& imports, const Limits& limit
       message += ": " + detail;
     }
     message += detail::trap_detail(trap, *state);
+    engine.metrics.count_trap(trap);
     // Functions this instance stored in imported tables before the trap stay callable (the
     // spec says so): the instance lives on in its group, which the tables' groups now share.
     return Error(ErrorKind::Trap, std::move(message), trap);
   }
+  engine.metrics.instantiate.record(detail::nanos_between(began, std::chrono::steady_clock::now()));
   // The handle shares ownership of the group, which owns the instance.
   return Instance(std::shared_ptr<detail::InstanceState>(group, state.get()));
 }

@@ -120,6 +120,11 @@ TrapKind run_direct(const FuncState& func, DirectCall& target, void (*thunk)(voi
                     void* closure) {
   InstanceState& instance = *func.instance;
   if (is_settled(instance) && has_no_deadline(instance)) [[likely]] {
+    // Counted in the engine's metrics (call.cc, run_counted(), does the same for other calls).
+    const bool sampled = instance.counters.count_call();
+    if (sampled || instance.fuel) [[unlikely]] {
+      return run_direct_measured(func, target, thunk, closure, sampled);
+    }
     target.instance = instance.raw;
     target.function = instance.code->glue().exports[func.export_index].direct;
     return run_without_deadline(instance, thunk, closure);

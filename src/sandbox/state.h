@@ -20,6 +20,7 @@
 #include "engine/native_code.h"
 #include "runtime/memory.h"
 #include "sandbox/group.h"
+#include "sandbox/metrics.h"
 #include "sandbox/stop_control.h"
 #include "sandbox/workers.h"
 #include "wasm_sandbox/engine.h"
@@ -43,6 +44,7 @@ struct EngineState {
   // Counts interrupt_all() calls: one stops the calls that started before it counted
   // (StopControl::enter() records the count as a call starts).
   std::atomic<uint64_t> interrupt_epoch{0};
+  Metrics metrics;  // Engine::metrics()
 
   // The artifact cache on disk (optimize.h, disk_cache()), opened on first use.
   std::once_flag disk_once;
@@ -135,6 +137,7 @@ struct InstanceState {
   std::chrono::milliseconds timeout{0};      // per call from the host; 0: none
   size_t stack_bytes = 0;
   std::atomic<uint32_t> depth{0};     // guarded calls in progress (above 1 only when nested)
+  CallCounters counters;              // this instance's share of the engine's metrics
   std::weak_ptr<Group> group;         // weak: the group owns this
   void* raw = nullptr;                // glue().instance_size bytes: wasm2c's struct, then the slots
   bool needs_free = false;            // instantiate ran (even if it trapped)
@@ -261,6 +264,10 @@ TrapKind run_on_instance(InstanceState& instance, void (*fn)(void*), void* arg);
 // settled, is run_direct()'s own, in run_on_instance.cc beside what it inlines.
 TrapKind run_direct_unsettled(const FuncState& func, DirectCall& target, void (*thunk)(void*),
                               void* closure);
+// run_direct() for a settled instance whose call is to be timed (`sampled`, the call already
+// counted) or that meters fuel: the metrics' uncommon path (call.cc, run_measured()).
+TrapKind run_direct_measured(const FuncState& func, DirectCall& target, void (*thunk)(void*),
+                             void* closure, bool sampled);
 // What a host function serving `instance` should do now: None, or Timeout (the deadline of
 // the call passed) or Interrupted (consumed here).
 TrapKind pending_stop(InstanceState& instance);

@@ -96,8 +96,10 @@ void compile_in_background(std::shared_ptr<EngineState> engine, ModuleCode* code
   Result<std::unique_ptr<engine::NativeCode>> built =
       Error(ErrorKind::Internal, name + ": the compile was cancelled");
   if (compile_slots().acquire(jobs(engine->config.optimizer), code->cancel)) {
+    const auto began = Clock::now();
     built = build_optimized(*engine, wasm, code->module_hash, name, &code->cancel);
     compile_slots().release();
+    if (built) engine->metrics.record_compile(true, nanos_between(began, Clock::now()));
   }
   std::lock_guard lock(code->mutex);
   if (built) {
