@@ -104,16 +104,9 @@ TEST_P(DenseTest, AReusedSlotIsZeroAndNoLargerThanDeclared) {
   EXPECT_TRUE(reused) << "a freed slot should be taken again";
 }
 
-constexpr std::string_view kWithData = R"((module
-  (memory (export "memory") 2)
-  (data (i32.const 70000) "\01\02\03\04")
-  (func (export "overwrite") (i32.store (i32.const 70000) (i32.const -1)))
-  (func (export "peek") (param i32) (result i32) (i32.load (local.get 0))))
-)";
-
 TEST_P(DenseTest, DataSegmentsAreWrittenIntoEveryInstance) {
   Engine engine(dense_config(GetParam()));
-  Module module = testing::load_wat(engine, kWithData);
+  Module module = testing::load_wat(engine, testing::kWithData);
   for (int round = 0; round < 5; ++round) {
     auto instance = module.instantiate();
     ASSERT_TRUE(instance.ok()) << instance.error().message();
@@ -216,35 +209,6 @@ TEST(DenseModeTest, ArtifactsRecordTheirBoundsChecks) {
   auto instance = loaded->instantiate();
   ASSERT_TRUE(instance.ok()) << instance.error().message();
   EXPECT_EQ(*instance->call<int32_t>("add", 2, 3), 5);
-}
-
-TEST(DenseModeTest, AHundredThousandLiveInstances) {
-#if defined(WS_ASAN) || defined(WS_TSAN)
-  GTEST_SKIP() << "100,000 instances take minutes under sanitizers";
-#endif
-  constexpr uint32_t kCount = 100'000;
-  EngineConfig config = dense_config(Tier::Baseline);
-  config.limits.instances = kCount;
-  config.limits.total_memory_bytes = uint64_t{kCount} * 4 * 65536;
-  Engine engine(config);
-  auto module = engine.load_file(testing::guest("add.wasm"));
-  ASSERT_TRUE(module.ok()) << module.error().message();
-  std::vector<Instance> instances;
-  instances.reserve(kCount);
-  for (uint32_t k = 0; k < kCount; ++k) {
-    auto instance = module->instantiate();
-    ASSERT_TRUE(instance.ok()) << "instance " << k << ": " << instance.error().message();
-    instances.push_back(std::move(*instance));
-  }
-  EXPECT_EQ(engine.live_instances(), kCount);
-  for (uint32_t k = 0; k < kCount; ++k) {
-    auto add = instances[k].typed<int32_t(int32_t, int32_t)>("add");
-    ASSERT_TRUE(add.ok());
-    ASSERT_EQ(*add->call(static_cast<int32_t>(k), 1), static_cast<int32_t>(k + 1));
-  }
-  instances.clear();
-  EXPECT_EQ(engine.live_instances(), 0u);
-  EXPECT_EQ(engine.memory_in_use(), 0u);
 }
 
 TEST(DenseModeTest, BenchInstancesDense) {

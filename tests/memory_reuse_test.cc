@@ -46,16 +46,9 @@ TEST(MemoryReuseTest, ANewMemoryIsZeroedAndNoLargerThanDeclared) {
   }
 }
 
-constexpr std::string_view kWithData = R"((module
-  (memory (export "memory") 2)
-  (data (i32.const 70000) "\01\02\03\04")
-  (func (export "overwrite") (i32.store (i32.const 70000) (i32.const -1)))
-  (func (export "peek") (param i32) (result i32) (i32.load (local.get 0))))
-)";
-
 TEST(MemoryReuseTest, EveryInstanceGetsItsDataSegmentsAfresh) {
   Engine engine;
-  Module module = testing::load_wat(engine, kWithData);
+  Module module = testing::load_wat(engine, testing::kWithData);
   for (int round = 0; round < 20; ++round) {
     auto instance = module.instantiate();
     ASSERT_TRUE(instance.ok());
@@ -73,7 +66,7 @@ TEST(MemoryReuseTest, PoolCapacityAndTheEnginesMemoryCount) {
   EngineConfig config;
   config.pool.idle_memories = 4;
   Engine engine(config);
-  Module module = testing::load_wat(engine, kWithData);
+  Module module = testing::load_wat(engine, testing::kWithData);
   for (int round = 0; round < 3; ++round) {
     std::vector<Instance> live;
     for (int i = 0; i < 16; ++i) {
@@ -95,7 +88,7 @@ TEST(MemoryReuseTest, PoolCapacityAndTheEnginesMemoryCount) {
 // handed to the next instance while it is in use.
 TEST(MemoryReuseTest, AMemoryStillHeldIsNotReused) {
   Engine engine;
-  Module module = testing::load_wat(engine, kWithData);
+  Module module = testing::load_wat(engine, testing::kWithData);
   Memory kept;
   {
     auto first = module.instantiate();

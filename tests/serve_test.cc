@@ -73,6 +73,17 @@ class ServeTest : public ::testing::Test {
     return client.Get(path.c_str());
   }
 
+  // Asserts that the response is an error of `status` and `kind` whose message names
+  // `fragment`.
+  static void expect_error(const httplib::Result& res, int status, std::string_view kind,
+                           std::string_view fragment) {
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->status, status) << res->body;
+    const json body = json::parse(res->body);
+    EXPECT_EQ(body["kind"], kind) << res->body;
+    EXPECT_NE(body["error"].get<std::string>().find(fragment), std::string::npos) << res->body;
+  }
+
   fs::path dir_;
   std::vector<Error> skipped_;
   std::unique_ptr<serve::Server> server_;
@@ -105,42 +116,16 @@ TEST_F(ServeTest, CallReturnsResults) {
 }
 
 TEST_F(ServeTest, BadRequestsGet400NamingTheProblem) {
-  auto res = post("/call/add/add", "[5,");
-  ASSERT_TRUE(res);
-  EXPECT_EQ(res->status, 400);
-  json body = json::parse(res->body);
-  EXPECT_EQ(body["kind"], "bad_request");
-  EXPECT_NE(body["error"].get<std::string>().find("not JSON"), std::string::npos) << res->body;
-
-  res = post("/call/add/add", "[5]");
-  ASSERT_TRUE(res);
-  EXPECT_EQ(res->status, 400);
-  EXPECT_NE(res->body.find("expected 2 arguments"), std::string::npos) << res->body;
-
-  res = post("/call/add/add", R"([5, "x"])");
-  ASSERT_TRUE(res);
-  EXPECT_EQ(res->status, 400);
-  EXPECT_NE(res->body.find("argument 2"), std::string::npos) << res->body;
-
-  res = post("/call/add/add", R"({"a":1})");
-  ASSERT_TRUE(res);
-  EXPECT_EQ(res->status, 400);
-  EXPECT_NE(res->body.find("JSON array"), std::string::npos) << res->body;
+  expect_error(post("/call/add/add", "[5,"), 400, "bad_request", "not JSON");
+  expect_error(post("/call/add/add", "[5]"), 400, "bad_request", "expected 2 arguments");
+  expect_error(post("/call/add/add", R"([5, "x"])"), 400, "bad_request", "argument 2");
+  expect_error(post("/call/add/add", R"({"a":1})"), 400, "bad_request", "JSON array");
 }
 
 TEST_F(ServeTest, UnknownModuleFunctionOrRouteGets404) {
-  auto res = post("/call/nope/add", "[]");
-  ASSERT_TRUE(res);
-  EXPECT_EQ(res->status, 404);
-  EXPECT_NE(res->body.find("no module named `nope`"), std::string::npos) << res->body;
-  res = post("/call/add/nope", "[]");
-  ASSERT_TRUE(res);
-  EXPECT_EQ(res->status, 404);
-  EXPECT_NE(res->body.find("no function `nope`"), std::string::npos) << res->body;
-  res = get("/elsewhere");
-  ASSERT_TRUE(res);
-  EXPECT_EQ(res->status, 404);
-  EXPECT_EQ(json::parse(res->body)["kind"], "not_found");
+  expect_error(post("/call/nope/add", "[]"), 404, "not_found", "no module named `nope`");
+  expect_error(post("/call/add/nope", "[]"), 404, "not_found", "no function `nope`");
+  expect_error(get("/elsewhere"), 404, "not_found", "");
 }
 
 TEST_F(ServeTest, TrappingGuestGetsErrorAndServerGoesOn) {

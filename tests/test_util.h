@@ -47,6 +47,15 @@ inline std::string tier_name(const ::testing::TestParamInfo<Tier>& info) {
   return info.param == Tier::Baseline ? "baseline" : "optimized";
 }
 
+// A module whose data segment puts 01 02 03 04 at 70000, in its second page; `overwrite`
+// changes it, `peek` reads a word.
+constexpr std::string_view kWithData = R"((module
+  (memory (export "memory") 2)
+  (data (i32.const 70000) "\01\02\03\04")
+  (func (export "overwrite") (i32.store (i32.const 70000) (i32.const -1)))
+  (func (export "peek") (param i32) (result i32) (i32.load (local.get 0))))
+)";
+
 // Loads WAT text or fails the test.
 inline Module load_wat(const Engine& engine, std::string_view text) {
   auto module = engine.load_wat(text, "test.wat");
