@@ -209,7 +209,10 @@ TEST(ServeCommandTest, ListensOnAFreePortAndStopsOnSigterm) {
   const char* argv[] = {CLI_PATH, "serve",    "--modules", modules.c_str(), "--port", "0",
                         "--tier", "baseline", "--timeout", "200",           nullptr};
   pid_t pid;
-  ASSERT_EQ(posix_spawn(&pid, CLI_PATH, &actions, nullptr, const_cast<char**>(argv), environ), 0);
+  const int spawned =
+      posix_spawn(&pid, CLI_PATH, &actions, nullptr, const_cast<char**>(argv), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  ASSERT_EQ(spawned, 0);
   close(out[1]);
   FILE* stdout_of = fdopen(out[0], "r");
   char line[256] = {};
