@@ -5,15 +5,31 @@
 #pragma once
 
 #include <pthread.h>
+#include <setjmp.h>
 
 #include <cstddef>
 #include <cstdint>
 
+#include "runtime/sanitizers.h"
 #include "wasm_sandbox/result.h"
+
+// Our own unwind (stack_switch_x86_64.S) where sanitizers need not see setjmp and longjmp.
+#if defined(__x86_64__) && !defined(WS_ASAN) && !defined(WS_TSAN)
+#define WS_OWN_UNWIND 1
+extern "C" int ws_guarded_call(uint64_t* point, void (*fn)(void*), void* arg, void* stack_top);
+extern "C" [[noreturn]] void ws_guarded_unwind(const uint64_t* point);
+#endif
 
 namespace wasm_sandbox::runtime {
 
-struct UnwindPoint;  // trap.cc
+// Where a trap resumes: the innermost run_guarded() (trap.cc, enter_guarded()).
+struct UnwindPoint {
+#ifdef WS_OWN_UNWIND
+  uint64_t saved[8];
+#else
+  jmp_buf buf;
+#endif
+};
 
 // A thread's state (runtime.h calls it GuestThread). Plain data only, constant-initialized
 // and in the initial-exec TLS model, so that the signal handlers can read it without

@@ -25,6 +25,7 @@
 #include <signal.h>
 #include <wasm-rt.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -134,5 +135,50 @@ inline GuestThread* this_guest_thread() { return &t_guest_thread; }
 // ended. REQUIRES: the thread has not exited (the caller keeps it inside a call).
 // Thread-safe; takes no lock.
 void interrupt_thread(GuestThread* thread);
+
+// --- The hot path of run_guarded(), inline for the callers that make one call after another
+// (sandbox/run_on_instance.cc): the outermost guarded call on a thread that is set up.
+
+// What of `stack_bytes` a guarded call can use: at most kGuestStackSize, 16-byte aligned.
+constexpr size_t usable_stack_bytes(size_t stack_bytes) {
+  return std::min(stack_bytes, kGuestStackSize) & ~size_t{15};
+}
+
+#ifdef WS_OWN_UNWIND
+// REQUIRES: !ts.on_guest_stack && ts.ready; ts is this thread's;
+// stack_bytes == usable_stack_bytes(stack_bytes).
+[[gnu::always_inline]] inline TrapKind run_outermost_guarded(GuestThread& ts, void (*fn)(void*),
+                                                             void* arg, size_t stack_bytes,
+                                                             uint32_t* stop_flag) {
+  // Nothing to save, as no guarded call is active.
+  UnwindPoint point;
+  ts.unwind = &point;
+  ts.unwind_on_guest_stack = false;
+  ts.stop_flag = stop_flag;
+  set_in_guest(ts, true);
+  ts.on_guest_stack = true;
+  char* const top = ts.guard_end + stack_bytes;
+  const TrapKind result =
+      ws_guarded_call(point.saved, fn, arg, top) != 0 ? ts.trap : TrapKind::None;
+  ts.unwind = nullptr;
+  ts.stop_flag = nullptr;
+  set_in_guest(ts, false);
+  ts.on_guest_stack = false;
+  return result;
+}
+#endif
+
+// run_guarded(), with its common case inline. REQUIRES: stack_bytes ==
+// usable_stack_bytes(stack_bytes).
+[[gnu::always_inline]] inline TrapKind run_guarded_inline(void (*fn)(void*), void* arg,
+                                                          size_t stack_bytes, uint32_t* stop_flag) {
+#ifdef WS_OWN_UNWIND
+  GuestThread& ts = t_guest_thread;
+  if (!ts.on_guest_stack && ts.ready) [[likely]] {
+    return run_outermost_guarded(ts, fn, arg, stack_bytes, stop_flag);
+  }
+#endif
+  return run_guarded(fn, arg, stack_bytes, stop_flag);
+}
 
 }  // namespace wasm_sandbox::runtime

@@ -27,26 +27,11 @@
 
 extern "C" void ws_call_on_stack(void* arg, void (*fn)(void*), void* stack_top);
 
-#if defined(__x86_64__) && !defined(WS_ASAN) && !defined(WS_TSAN)
-#define WS_OWN_UNWIND 1
-extern "C" int ws_guarded_call(uint64_t* point, void (*fn)(void*), void* arg, void* stack_top);
-extern "C" [[noreturn]] void ws_guarded_unwind(const uint64_t* point);
-#endif
-
 #ifdef WS_ASAN
 #include <sanitizer/common_interface_defs.h>
 #endif
 
 namespace wasm_sandbox::runtime {
-
-// Where a trap resumes: the innermost run_guarded() (see enter_guarded()).
-struct UnwindPoint {
-#ifdef WS_OWN_UNWIND
-  uint64_t saved[8];
-#else
-  jmp_buf buf;
-#endif
-};
 
 constinit thread_local GuestThread t_guest_thread [[gnu::tls_model("initial-exec")]] = {};
 
@@ -435,16 +420,20 @@ TrapKind run_guarded(void (*fn)(void*), void* arg, size_t stack_bytes, uint32_t*
   if (ts.on_guest_stack || !ts.ready) [[unlikely]] {
     return run_guarded_rarely(ts, fn, arg, stack_bytes, stop_flag);
   }
+#ifdef WS_OWN_UNWIND
+  return run_outermost_guarded(ts, fn, arg, usable_stack_bytes(stack_bytes), stop_flag);
+#else
   {
     // The outermost guarded call on this thread (every other one runs on the guest stack):
-    // nothing to save, as no guarded call is active.
+    // nothing to save, as no guarded call is active. (run_outermost_guarded() without
+    // sanitizers.)
     UnwindPoint point;
     ts.unwind = &point;
     ts.unwind_on_guest_stack = false;
     ts.stop_flag = stop_flag;
     set_in_guest(ts, true);
     ts.on_guest_stack = true;
-    char* const top = ts.guard_end + (std::min(stack_bytes, kGuestStackSize) & ~size_t{15});
+    char* const top = ts.guard_end + usable_stack_bytes(stack_bytes);
     const TrapKind result = enter_guarded(ts, point, fn, arg, top) ? ts.trap : TrapKind::None;
     ts.unwind = nullptr;
     ts.stop_flag = nullptr;
@@ -452,6 +441,7 @@ TrapKind run_guarded(void (*fn)(void*), void* arg, size_t stack_bytes, uint32_t*
     ts.on_guest_stack = false;
     return result;
   }
+#endif
 }
 
 void trap(TrapKind kind, std::string_view message) {

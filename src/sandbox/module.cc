@@ -157,7 +157,8 @@ Result<Instance> Module::instantiate(const Imports& imports, const Limits& limit
   state->engine = &engine;
   engine.metrics.attach(state->counters);
   state->timeout = limits.call_timeout;
-  state->stack_bytes = limits.stack_bytes;
+  state->stack_bytes = runtime::usable_stack_bytes(limits.stack_bytes);
+  state->module_code = state_->code.get();
   state->code = state_->code->best.load(std::memory_order_acquire);
   state->raw = aligned_zeroed(state->glue().instance_size);
   if (!state->raw) return Error(ErrorKind::LimitExceeded, info.name + ": out of memory");

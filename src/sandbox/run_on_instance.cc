@@ -72,6 +72,8 @@ class CallScope {
 
 // What CallScope does for the common call: the outermost on the instance, with no deadline
 // (neither its own nor an enclosing call's). The hot path of every call from the host.
+// kMayMeter: whether the instance may meter fuel (false where the caller checked it does not).
+template <bool kMayMeter = true>
 [[gnu::always_inline]] inline TrapKind run_without_deadline(InstanceState& instance,
                                                             void (*fn)(void*), void* arg) {
   TrapKind trap = TrapKind::None;
@@ -84,12 +86,12 @@ class CallScope {
       trap = TrapKind::Interrupted;
     }
   }
-  if (instance.fuel && *instance.fuel <= 0) [[unlikely]] {
+  if (kMayMeter && instance.fuel && *instance.fuel <= 0) [[unlikely]] {
     trap = TrapKind::OutOfFuel;
   }
   if (trap == TrapKind::None) [[likely]] {
     instance.depth.store(1, std::memory_order_relaxed);
-    trap = runtime::run_guarded(fn, arg, instance.stack_bytes, stop.flag);
+    trap = runtime::run_guarded_inline(fn, arg, instance.stack_bytes, stop.flag);
     instance.depth.store(0, std::memory_order_relaxed);
   }
   if (stop.flag) stop.leave();
@@ -127,7 +129,7 @@ TrapKind run_direct(const FuncState& func, DirectCall& target, void (*thunk)(voi
     }
     target.instance = instance.raw;
     target.function = instance.code->glue().exports[func.export_index].direct;
-    return run_without_deadline(instance, thunk, closure);
+    return run_without_deadline<false>(instance, thunk, closure);
   }
   return run_direct_unsettled(func, target, thunk, closure);
 }
@@ -160,8 +162,7 @@ std::string trap_detail(TrapKind trap, const InstanceState& instance) {
     case TrapKind::Interrupted:
       return " (by Instance::interrupt or Engine::interrupt_all)";
     case TrapKind::StackExhausted:
-      return " (" + std::to_string(std::min(instance.stack_bytes, runtime::kGuestStackSize) >> 10) +
-             " KiB, Limits::stack_bytes)";
+      return " (" + std::to_string(instance.stack_bytes >> 10) + " KiB, Limits::stack_bytes)";
     default:
       return "";
   }

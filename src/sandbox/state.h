@@ -131,16 +131,17 @@ struct InstanceState {
   std::shared_ptr<const ModuleState> module;
   EngineState* engine = nullptr;             // kept alive by `module`; counts this instance
   const engine::NativeCode* code = nullptr;  // the tier it runs on now (module->code owns it)
+  const ModuleCode* module_code = nullptr;   // *module->code, read on every call
   int64_t* fuel = nullptr;                   // in `raw`: the instrumented fuel counter, or null
   StopControl stop;                          // stop.flag: in `raw`, or null if not interruptible
   uint64_t fuel_added = 0;                   // since instantiation, the initial fuel included
   std::chrono::milliseconds timeout{0};      // per call from the host; 0: none
-  size_t stack_bytes = 0;
-  std::atomic<uint32_t> depth{0};     // guarded calls in progress (above 1 only when nested)
-  CallCounters counters;              // this instance's share of the engine's metrics
-  std::weak_ptr<Group> group;         // weak: the group owns this
-  void* raw = nullptr;                // glue().instance_size bytes: wasm2c's struct, then the slots
-  bool needs_free = false;            // instantiate ran (even if it trapped)
+  size_t stack_bytes = 0;          // Limits::stack_bytes as runtime::usable_stack_bytes() makes it
+  std::atomic<uint32_t> depth{0};  // guarded calls in progress (above 1 only when nested)
+  CallCounters counters;           // this instance's share of the engine's metrics
+  std::weak_ptr<Group> group;      // weak: the group owns this
+  void* raw = nullptr;             // glue().instance_size bytes: wasm2c's struct, then the slots
+  bool needs_free = false;         // instantiate ran (even if it trapped)
   std::vector<HostBinding> bindings;  // one per import; sized once, never moved
   std::vector<std::shared_ptr<FuncState>> host_functions;       // imported host functions
   std::shared_ptr<Strand> strand = std::make_shared<Strand>();  // call_async's, in turn
@@ -244,7 +245,7 @@ const engine::NativeCode& prepare_call(InstanceState& instance);
 // Whether a call from the host on `instance` may skip prepare_call() and begin_timed_call():
 // the instance runs its module's best code, and the module's hotness is no longer counted.
 inline bool is_settled(const InstanceState& instance) {
-  const ModuleCode& code = *instance.module->code;
+  const ModuleCode& code = *instance.module_code;
   return instance.code == code.best.load(std::memory_order_acquire) &&
          (code.policy != Tier::Auto || code.started.load(std::memory_order_relaxed));
 }
