@@ -135,6 +135,52 @@ TEST_P(TypedFuncTest, InterruptFromAnotherThread) {
   EXPECT_EQ(r.error().trap(), TrapKind::Interrupted);
 }
 
+// Integer signatures go straight into registers (run_direct_registers(); a nested call, or
+// the first on a thread, through runtime::call_in_registers()): every argument register,
+// both widths, and the upper half of an i32 result never leaking into the value.
+TEST(TypedFuncRegistersTest, FiveIntegersNestedCallsAndNarrowResults) {
+  for (Tier tier : {Tier::Baseline, Tier::Optimized}) {
+    SCOPED_TRACE(to_string(tier));
+    Engine engine(testing::tier_config(tier));
+    Module module = load_wat(engine, R"((module
+      (import "host" "reenter" (func $reenter (param i64) (result i64)))
+      (func (export "five") (param i32 i64 i32 i64 i32) (result i64)
+        (i64.add (i64.add (i64.extend_i32_u (local.get 0)) (local.get 1))
+                 (i64.add (i64.add (i64.extend_i32_s (local.get 2)) (local.get 3))
+                          (i64.mul (i64.extend_i32_u (local.get 4)) (i64.const 1000)))))
+      (func (export "low") (param i64) (result i32) (i32.wrap_i64 (local.get 0)))
+      (func (export "outer") (param i64) (result i64)
+        (i64.add (call $reenter (local.get 0)) (i64.const 1)))
+      (func (export "inner") (param i64) (result i64) (i64.mul (local.get 0) (i64.const 3)))))");
+    // The host function calls back into the instance with a typed handle: a nested call.
+    TypedFunc<int64_t(int64_t)> inner;
+    Imports imports;
+    imports.add("host", "reenter", Func::wrap([&inner](int64_t x) -> int64_t {
+                  auto r = inner.call(x);
+                  return r.ok() ? *r : -1;
+                }));
+    auto instance = module.instantiate(imports);
+    ASSERT_TRUE(instance.ok()) << instance.error().message();
+    inner = std::move(instance->typed<int64_t(int64_t)>("inner")).value();
+
+    auto five = instance->typed<int64_t(uint32_t, int64_t, int32_t, int64_t, uint32_t)>("five");
+    ASSERT_TRUE(five.ok()) << five.error().message();
+    EXPECT_EQ(*five->call(4000000000u, int64_t{1} << 40, -5, -(int64_t{1} << 35), 7),
+              4000000000ll + (int64_t{1} << 40) - 5 - (int64_t{1} << 35) + 7000);
+    auto low = instance->typed<int32_t(int64_t)>("low");
+    ASSERT_TRUE(low.ok());
+    EXPECT_EQ(*low->call(int64_t{0x7fffffff00000005}), 5);
+    EXPECT_EQ(*low->call(int64_t{-1}), -1);
+    auto outer = instance->typed<int64_t(int64_t)>("outer");
+    ASSERT_TRUE(outer.ok());
+    EXPECT_EQ(*outer->call(14), 43);
+    // Called from another thread: its first guarded call takes the fallback path.
+    int64_t from_thread = 0;
+    std::thread([&] { from_thread = *five->call(1, 2, 3, 4, 5); }).join();
+    EXPECT_EQ(from_thread, 1 + 2 + 3 + 4 + 5000);
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Tiers, TypedFuncTest, testing::both_tiers(), testing::tier_name);
 
 // Host functions have no generated code: a typed handle calls them through Func::call.

@@ -43,6 +43,9 @@ struct DirectCall {
 // tier-up); `target` is filled in before the thunk runs. Returns the trap that ended the
 // call, or TrapKind::None. The thunk must not hold C++ objects with destructors.
 TrapKind run_direct(const FuncState& func, DirectCall& target, void (*thunk)(void*), void* closure);
+// run_direct() for a function whose parameters and result are integers: io[1..5] hold the
+// arguments (zero-extended C values), io[0] gets the result. The fastest call there is.
+TrapKind run_direct_registers(const FuncState& func, uint64_t* io);
 // run_direct() for a batch: the thunk calls the function for calls *next .. count-1,
 // advancing *next (in memory) as each returns. After a trap, the call at *next gets its
 // error and the batch resumes after it, unless the trap ends the whole call from the host
@@ -112,7 +115,20 @@ class TypedFunc<R(Args...)> {
   const Func& func() const { return func_; }
 
   Result<R> call(Args... args) const {
-    if constexpr (kDirect) {
+    if constexpr (kInRegisters) {
+      if (guest_) [[likely]] {
+        uint64_t io[6] = {0, static_cast<uint64_t>(static_cast<detail::CType<Args>>(args))...};
+        const TrapKind trap = detail::run_direct_registers(*func_.state_, io);
+        if (trap != TrapKind::None) [[unlikely]] {
+          return call_error(trap);
+        }
+        if constexpr (std::is_void_v<R>) {
+          return {};
+        } else {
+          return detail::from_c<R>(static_cast<CResult>(io[0]));
+        }
+      }
+    } else if constexpr (kDirect) {
       if (guest_) [[likely]] {  // a guest function: guest_ implies a handle
         Closure closure{{}, {static_cast<detail::CType<Args>>(args)...}, {}};
         const TrapKind trap = detail::run_direct(*func_.state_, closure.target, &thunk, &closure);
@@ -191,6 +207,10 @@ class TypedFunc<R(Args...)> {
   // One result or none: the generated function returns it in a register. Several results
   // come back in a struct whose layout only the generated code knows: Func::call's path.
   static constexpr bool kDirect = std::is_void_v<R> || std::is_arithmetic_v<R>;
+  // Integers only, at most five of them (the instance takes the first of six argument
+  // registers): the arguments go straight into registers (run_direct_registers()).
+  static constexpr bool kInRegisters = (std::is_integral_v<Args> && ...) && sizeof...(Args) <= 5 &&
+                                       (std::is_void_v<R> || std::is_integral_v<R>);
   using CResult = detail::CType<std::conditional_t<kDirect, R, void>>;
 
   struct Closure {

@@ -17,6 +17,7 @@
 #if defined(__x86_64__) && !defined(WS_ASAN) && !defined(WS_TSAN)
 #define WS_OWN_UNWIND 1
 extern "C" int ws_guarded_call(uint64_t* point, void (*fn)(void*), void* arg, void* stack_top);
+extern "C" int ws_guarded_call_registers(uint64_t* point, void* fn, void* stack_top, uint64_t* io);
 extern "C" [[noreturn]] void ws_guarded_unwind(const uint64_t* point);
 #endif
 

@@ -145,11 +145,12 @@ constexpr size_t usable_stack_bytes(size_t stack_bytes) {
 }
 
 #ifdef WS_OWN_UNWIND
-// REQUIRES: !ts.on_guest_stack && ts.ready; ts is this thread's;
-// stack_bytes == usable_stack_bytes(stack_bytes).
-[[gnu::always_inline]] inline TrapKind run_outermost_guarded(GuestThread& ts, void (*fn)(void*),
-                                                             void* arg, size_t stack_bytes,
-                                                             uint32_t* stop_flag) {
+// The outermost guarded call, made by enter(point, top) (ws_guarded_call or
+// ws_guarded_call_registers: nonzero after a trap). REQUIRES: !ts.on_guest_stack && ts.ready;
+// ts is this thread's; stack_bytes == usable_stack_bytes(stack_bytes).
+template <class Enter>
+[[gnu::always_inline]] inline TrapKind run_outermost_guarded(GuestThread& ts, size_t stack_bytes,
+                                                             uint32_t* stop_flag, Enter enter) {
   // Nothing to save, as no guarded call is active.
   UnwindPoint point;
   ts.unwind = &point;
@@ -157,9 +158,8 @@ constexpr size_t usable_stack_bytes(size_t stack_bytes) {
   ts.stop_flag = stop_flag;
   set_in_guest(ts, true);
   ts.on_guest_stack = true;
-  char* const top = ts.guard_end + stack_bytes;
   const TrapKind result =
-      ws_guarded_call(point.saved, fn, arg, top) != 0 ? ts.trap : TrapKind::None;
+      enter(point.saved, ts.guard_end + stack_bytes) != 0 ? ts.trap : TrapKind::None;
   ts.unwind = nullptr;
   ts.stop_flag = nullptr;
   set_in_guest(ts, false);
@@ -175,10 +175,38 @@ constexpr size_t usable_stack_bytes(size_t stack_bytes) {
 #ifdef WS_OWN_UNWIND
   GuestThread& ts = t_guest_thread;
   if (!ts.on_guest_stack && ts.ready) [[likely]] {
-    return run_outermost_guarded(ts, fn, arg, stack_bytes, stop_flag);
+    return run_outermost_guarded(ts, stack_bytes, stop_flag, [&](uint64_t* saved, char* top) {
+      return ws_guarded_call(saved, fn, arg, top);
+    });
   }
 #endif
   return run_guarded(fn, arg, stack_bytes, stop_flag);
+}
+
+// A call of `function`, whose parameters and result are all integers, with the words of
+// `io` as its arguments (io[0], the first, is the instance), its result stored to io[0]:
+// what run_guarded_registers() runs, and its fallback's thunk (call_in_registers()).
+struct RegisterCall {
+  void* function;
+  uint64_t* io;  // 6 words
+};
+void call_in_registers(void* register_call);
+
+// run_guarded() of a RegisterCall: the arguments go straight into registers, with no thunk
+// between the stack switch and the function. REQUIRES: as run_guarded_inline().
+[[gnu::always_inline]] inline TrapKind run_guarded_registers(void* function, uint64_t* io,
+                                                             size_t stack_bytes,
+                                                             uint32_t* stop_flag) {
+#ifdef WS_OWN_UNWIND
+  GuestThread& ts = t_guest_thread;
+  if (!ts.on_guest_stack && ts.ready) [[likely]] {
+    return run_outermost_guarded(ts, stack_bytes, stop_flag, [&](uint64_t* saved, char* top) {
+      return ws_guarded_call_registers(saved, function, top, io);
+    });
+  }
+#endif
+  RegisterCall call{function, io};
+  return run_guarded(call_in_registers, &call, stack_bytes, stop_flag);
 }
 
 }  // namespace wasm_sandbox::runtime

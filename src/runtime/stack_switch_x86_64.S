@@ -65,6 +65,55 @@ ws_guarded_call:
         .cfi_endproc
         .size   ws_guarded_call, .-ws_guarded_call
 
+// int ws_guarded_call_registers(uint64_t point[8], void* fn, void* stack_top, uint64_t io[6])
+//
+// ws_guarded_call() for a function whose arguments are all integers (typed_func.h, a call in
+// registers): calls fn(io[0], ..., io[5]), the words in the six argument registers, on the
+// stack at stack_top (16-byte aligned, not null), and stores what it returns in rax to io[0].
+// A function of fewer parameters ignores the registers past them; one returning 32 bits
+// leaves the upper half of io[0] undefined. `io` is kept on the host stack, below the frame
+// pointer, which the guest stack does not reach.
+        .globl  ws_guarded_call_registers
+        .hidden ws_guarded_call_registers
+        .type   ws_guarded_call_registers, @function
+ws_guarded_call_registers:
+        .cfi_startproc
+        movq    %rbx, 0(%rdi)
+        movq    %rbp, 8(%rdi)
+        movq    %r12, 16(%rdi)
+        movq    %r13, 24(%rdi)
+        movq    %r14, 32(%rdi)
+        movq    %r15, 40(%rdi)
+        leaq    8(%rsp), %rax
+        movq    %rax, 48(%rdi)
+        movq    (%rsp), %rax
+        movq    %rax, 56(%rdi)
+        pushq   %rbp
+        .cfi_def_cfa_offset 16
+        .cfi_offset %rbp, -16
+        movq    %rsp, %rbp
+        .cfi_def_cfa_register %rbp
+        pushq   %rcx
+        movq    %rsi, %rax
+        movq    %rdx, %rsp
+        movq    %rcx, %r10
+        movq    0(%r10), %rdi
+        movq    8(%r10), %rsi
+        movq    16(%r10), %rdx
+        movq    24(%r10), %rcx
+        movq    32(%r10), %r8
+        movq    40(%r10), %r9
+        callq   *%rax
+        movq    -8(%rbp), %rcx
+        movq    %rax, (%rcx)
+        movq    %rbp, %rsp
+        popq    %rbp
+        .cfi_def_cfa %rsp, 8
+        xorl    %eax, %eax
+        ret
+        .cfi_endproc
+        .size   ws_guarded_call_registers, .-ws_guarded_call_registers
+
 // void ws_guarded_unwind(const uint64_t point[8])  (does not return)
         .globl  ws_guarded_unwind
         .hidden ws_guarded_unwind

@@ -421,7 +421,9 @@ TrapKind run_guarded(void (*fn)(void*), void* arg, size_t stack_bytes, uint32_t*
     return run_guarded_rarely(ts, fn, arg, stack_bytes, stop_flag);
   }
 #ifdef WS_OWN_UNWIND
-  return run_outermost_guarded(ts, fn, arg, usable_stack_bytes(stack_bytes), stop_flag);
+  return run_outermost_guarded(
+      ts, usable_stack_bytes(stack_bytes), stop_flag,
+      [&](uint64_t* saved, char* top) { return ws_guarded_call(saved, fn, arg, top); });
 #else
   {
     // The outermost guarded call on this thread (every other one runs on the guest stack):
@@ -442,6 +444,17 @@ TrapKind run_guarded(void (*fn)(void*), void* arg, size_t stack_bytes, uint32_t*
     return result;
   }
 #endif
+}
+
+void call_in_registers(void* register_call) {
+  const auto& call = *static_cast<RegisterCall*>(register_call);
+  // The function has at most six integer parameters and an integer result or none: on
+  // x86-64 (and every ABI passing the first six integer arguments in registers) calling it
+  // through this type passes io[0..5] as ws_guarded_call_registers does, and the registers
+  // past its parameters are ignored.
+  using Function = uint64_t (*)(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t);
+  uint64_t* io = call.io;
+  io[0] = reinterpret_cast<Function>(call.function)(io[0], io[1], io[2], io[3], io[4], io[5]);
 }
 
 void trap(TrapKind kind, std::string_view message) {

@@ -72,10 +72,11 @@ class CallScope {
 
 // What CallScope does for the common call: the outermost on the instance, with no deadline
 // (neither its own nor an enclosing call's). The hot path of every call from the host.
+// `guarded` makes the guarded call (runtime::run_guarded_inline() or run_guarded_registers()).
 // kMayMeter: whether the instance may meter fuel (false where the caller checked it does not).
-template <bool kMayMeter = true>
+template <bool kMayMeter, class Guarded>
 [[gnu::always_inline]] inline TrapKind run_without_deadline(InstanceState& instance,
-                                                            void (*fn)(void*), void* arg) {
+                                                            Guarded guarded) {
   TrapKind trap = TrapKind::None;
   StopControl& stop = instance.stop;
   if (stop.flag) {
@@ -91,7 +92,7 @@ template <bool kMayMeter = true>
   }
   if (trap == TrapKind::None) [[likely]] {
     instance.depth.store(1, std::memory_order_relaxed);
-    trap = runtime::run_guarded_inline(fn, arg, instance.stack_bytes, stop.flag);
+    trap = guarded(instance.stack_bytes, stop.flag);
     instance.depth.store(0, std::memory_order_relaxed);
   }
   if (stop.flag) stop.leave();
@@ -109,7 +110,9 @@ inline bool has_no_deadline(const InstanceState& instance) {
 
 TrapKind run_on_instance(InstanceState& instance, void (*fn)(void*), void* arg) {
   if (has_no_deadline(instance)) [[likely]] {
-    return run_without_deadline(instance, fn, arg);
+    return run_without_deadline<true>(instance, [&](size_t stack_bytes, uint32_t* flag) {
+      return runtime::run_guarded_inline(fn, arg, stack_bytes, flag);
+    });
   }
   CallScope scope(instance);
   if (scope.refused() != TrapKind::None) return scope.refused();
@@ -129,9 +132,47 @@ TrapKind run_direct(const FuncState& func, DirectCall& target, void (*thunk)(voi
     }
     target.instance = instance.raw;
     target.function = instance.code->glue().exports[func.export_index].direct;
-    return run_without_deadline<false>(instance, thunk, closure);
+    return run_without_deadline<false>(instance, [&](size_t stack_bytes, uint32_t* flag) {
+      return runtime::run_guarded_inline(thunk, closure, stack_bytes, flag);
+    });
   }
   return run_direct_unsettled(func, target, thunk, closure);
+}
+
+namespace {
+
+// run_direct_registers()'s uncommon paths go through a thunk, as run_direct()'s.
+struct RegisterClosure {
+  DirectCall target;  // filled in by run_direct_unsettled() or run_direct_measured()
+  uint64_t* io;
+};
+void register_thunk(void* p) {
+  auto* closure = static_cast<RegisterClosure*>(p);
+  closure->io[0] = reinterpret_cast<uint64_t>(closure->target.instance);
+  runtime::RegisterCall call{closure->target.function, closure->io};
+  runtime::call_in_registers(&call);
+}
+
+}  // namespace
+
+// run_direct() for a function of integers only: the arguments go from `io` straight into
+// registers (runtime::run_guarded_registers()), with no thunk.
+TrapKind run_direct_registers(const FuncState& func, uint64_t* io) {
+  InstanceState& instance = *func.instance;
+  if (is_settled(instance) && has_no_deadline(instance)) [[likely]] {
+    const bool sampled = instance.counters.count_call();
+    if (!sampled && !instance.fuel) [[likely]] {
+      io[0] = reinterpret_cast<uint64_t>(instance.raw);
+      void* const function = instance.code->glue().exports[func.export_index].direct;
+      return run_without_deadline<false>(instance, [&](size_t stack_bytes, uint32_t* flag) {
+        return runtime::run_guarded_registers(function, io, stack_bytes, flag);
+      });
+    }
+    RegisterClosure closure{{}, io};
+    return run_direct_measured(func, closure.target, register_thunk, &closure, sampled);
+  }
+  RegisterClosure closure{{}, io};
+  return run_direct_unsettled(func, closure.target, register_thunk, &closure);
 }
 
 TrapKind pending_stop(InstanceState& instance) {
