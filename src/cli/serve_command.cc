@@ -57,12 +57,16 @@ int run_serve(const ServeOptions& options) {
   std::fflush(stdout);
 
   serve::Server* running = server->get();
-  std::thread([running, stop_signals] {
+  std::thread signal_waiter([running, stop_signals] {
     int signal = 0;
     sigwait(&stop_signals, &signal);
     running->stop();
-  }).detach();
+  });
   running->run();
+  // The waiter may still be inside stop(): the server must outlive it. If run() returned on
+  // its own, the waiter is woken (the signal is blocked everywhere, so only sigwait takes it).
+  pthread_kill(signal_waiter.native_handle(), SIGTERM);
+  signal_waiter.join();
   std::printf("stopped\n");
   std::fflush(stdout);
   return kExitOk;
