@@ -8,7 +8,7 @@ SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Debian packages the build, the tests and the guests need.
 DEPS := cmake ninja-build g++ make wabt tcc libtcc-dev libgtest-dev libgmock-dev \
         libbenchmark-dev libcli11-dev nlohmann-json3-dev libsodium-dev clang lld wasi-libc \
-        libclang-rt-14-dev-wasm32 binaryen libclang-rt-14-dev libcpp-httplib-dev wrk
+        libclang-rt-14-dev-wasm32 binaryen libclang-rt-14-dev libcpp-httplib-dev wrk liblmdb-dev
 # node runs the differential test's V8 side; any node >= 18 on PATH will do.
 DEPS += $(if $(shell command -v node),,nodejs)
 

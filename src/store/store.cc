@@ -1,0 +1,194 @@
+// Opening and closing stores, trees, and the transaction entry points (store.h).
+//
+// Layout of the LMDB environment: the main database holds only the names of the named
+// databases; "$meta" holds the store's format version under the key "format" (uint32
+// little-endian); every tree is a named database of its own, keyed by nut id (nut_codec.h).
+#include "wasm_sandbox/store.h"
+
+#include <lmdb.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <system_error>
+
+#include "store/names.h"
+#include "store/nut_codec.h"
+#include "store/store_state.h"
+
+namespace wasm_sandbox::store {
+namespace detail {
+
+StoreState::~StoreState() {
+  readers.close();
+  env.close();
+  if (temporary) {
+    std::error_code ignored;
+    std::filesystem::remove_all(path, ignored);
+  }
+}
+
+uint64_t StoreState::next_timestamp(uint64_t at_least) {
+  auto now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+      std::chrono::system_clock::now().time_since_epoch());
+  uint64_t wanted = std::max<uint64_t>(static_cast<uint64_t>(now.count()), at_least);
+  uint64_t last = last_timestamp_ns.load(std::memory_order_relaxed);
+  uint64_t next;
+  do {
+    next = std::max(wanted, last + 1);
+  } while (!last_timestamp_ns.compare_exchange_weak(last, next, std::memory_order_relaxed));
+  return next;
+}
+
+}  // namespace detail
+
+namespace {
+
+using detail::StoreState;
+
+constexpr const char* kMetaDb = "$meta";
+constexpr std::string_view kFormatKey = "format";
+
+// Creates "$meta" in a new environment, or checks the format of an existing store.
+Status check_meta(StoreState& state) {
+  const std::string where = state.path.string();
+  auto txn = lmdb::Txn::begin(state.env.get(), /*read_only=*/false);
+  if (!txn.ok()) return std::move(txn).error().with_context(where);
+  MDB_dbi meta;
+  int rc = mdb_dbi_open(txn->get(), kMetaDb, 0, &meta);
+  if (rc == MDB_NOTFOUND) {
+    MDB_dbi main;
+    MDB_stat stat;
+    rc = mdb_dbi_open(txn->get(), nullptr, 0, &main);
+    if (rc == 0) rc = mdb_stat(txn->get(), main, &stat);
+    if (rc != 0) return lmdb::error(rc, where);
+    if (stat.ms_entries != 0) {
+      return Error(ErrorKind::InvalidArgument,
+                   where + ": an LMDB environment that is not a wasm-sandbox store (no " + kMetaDb +
+                       " database)");
+    }
+    rc = mdb_dbi_open(txn->get(), kMetaDb, MDB_CREATE, &meta);
+    if (rc != 0) return lmdb::error(rc, where);
+    char format[4];
+    for (int i = 0; i < 4; ++i) format[i] = static_cast<char>(codec::kFormatVersion >> (8 * i));
+    MDB_val key = lmdb::val(kFormatKey);
+    MDB_val value = lmdb::val(std::string_view(format, 4));
+    rc = mdb_put(txn->get(), meta, &key, &value, 0);
+    if (rc != 0) return lmdb::error(rc, where);
+    Status committed = txn->commit();
+    if (!committed.ok()) return std::move(committed).error().with_context(where);
+    return {};
+  }
+  if (rc != 0) return lmdb::error(rc, where);
+  MDB_val key = lmdb::val(kFormatKey);
+  MDB_val value;
+  rc = mdb_get(txn->get(), meta, &key, &value);
+  if (rc == 0 && value.mv_size == 4) {
+    uint32_t format = 0;
+    for (int i = 0; i < 4; ++i) {
+      format |= uint32_t(static_cast<const uint8_t*>(value.mv_data)[i]) << (8 * i);
+    }
+    if (format == codec::kFormatVersion) return {};
+    return Error(ErrorKind::InvalidArgument, where + ": store format " + std::to_string(format) +
+                                                 ", this build reads format " +
+                                                 std::to_string(codec::kFormatVersion));
+  }
+  if (rc != 0 && rc != MDB_NOTFOUND) return lmdb::error(rc, where);
+  return Error(ErrorKind::InvalidArgument,
+               where + ": not a wasm-sandbox store (no valid format record in " + kMetaDb + ")");
+}
+
+Result<Store> open_env(std::filesystem::path path, const StoreOptions& options, unsigned flags,
+                       bool temporary) {
+  const std::string where = path.string();
+  auto state = std::make_shared<StoreState>();
+  state->path = std::move(path);
+  state->options = options;
+  state->temporary = temporary;
+
+  std::error_code ec;
+  std::filesystem::create_directories(state->path, ec);
+  if (ec || !std::filesystem::is_directory(state->path, ec)) {
+    return Error(ErrorKind::Io,
+                 where + ": cannot create the store directory" + (ec ? ": " + ec.message() : ""));
+  }
+  MDB_env* env = nullptr;
+  int rc = mdb_env_create(&env);
+  if (rc != 0) return lmdb::error(rc, where);
+  state->env = lmdb::Env(env);
+  rc = mdb_env_set_mapsize(env, options.map_size);
+  if (rc == 0) rc = mdb_env_set_maxdbs(env, options.max_trees + 1);  // + "$meta"
+  if (rc != 0) return lmdb::error(rc, where);
+  rc = mdb_env_open(env, state->path.c_str(), flags | MDB_NOTLS, 0644);
+  if (rc == MDB_INVALID || rc == MDB_VERSION_MISMATCH) {
+    return lmdb::error(rc, (state->path / "data.mdb").string());
+  }
+  if (rc != 0) return lmdb::error(rc, where);
+  state->max_key_size = static_cast<size_t>(mdb_env_get_maxkeysize(env));
+  Status meta = check_meta(*state);
+  if (!meta.ok()) return std::move(meta).error();
+  return detail::Access::store(std::move(state));
+}
+
+}  // namespace
+
+Result<Store> Store::open(const std::filesystem::path& path, const StoreOptions& options) {
+  return open_env(path, options, options.sync ? 0 : MDB_NOSYNC, /*temporary=*/false);
+}
+
+Result<Store> Store::open_memory(const StoreOptions& options) {
+  const char* tmp = std::getenv("TMPDIR");
+  std::string pattern = std::string(tmp && *tmp ? tmp : "/tmp") + "/wasm-sandbox-store-XXXXXX";
+  if (!mkdtemp(pattern.data())) {
+    return Error(ErrorKind::Io, pattern + ": cannot create a temporary directory: " +
+                                    std::generic_category().message(errno));
+  }
+  auto store = open_env(pattern, options, MDB_NOSYNC | MDB_NOMETASYNC | MDB_WRITEMAP,
+                        /*temporary=*/true);
+  if (!store.ok()) {
+    std::error_code ignored;
+    std::filesystem::remove_all(pattern, ignored);
+  }
+  return store;
+}
+
+Result<Tree> Store::tree(std::string_view name) {
+  if (auto bad = names::check_tree_name(name)) return std::move(*bad);
+  std::string key(name);
+  std::lock_guard lock(state_->trees_mutex);
+  auto found = state_->trees.find(key);
+  if (found != state_->trees.end()) return detail::Access::tree(state_, found->second, key);
+  const std::string where = state_->path.string() + ": tree `" + key + "`";
+  auto txn = lmdb::Txn::begin(state_->env.get(), /*read_only=*/false);
+  if (!txn.ok()) return std::move(txn).error().with_context(where);
+  MDB_dbi dbi;
+  int rc = mdb_dbi_open(txn->get(), key.c_str(), MDB_CREATE, &dbi);
+  if (rc != 0) return lmdb::error(rc, where);
+  Status committed = txn->commit();
+  if (!committed.ok()) return std::move(committed).error().with_context(where);
+  state_->trees.emplace(key, dbi);
+  return detail::Access::tree(state_, dbi, key);
+}
+
+Status Store::write(const std::function<Status(WriteTxn&)>& fn) {
+  return detail::with_write(*state_, fn);
+}
+
+Status Store::read(const std::function<void(const ReadTxn&)>& fn) const {
+  return detail::with_read(*state_, [&](const ReadTxn& txn) -> Status {
+    fn(txn);
+    return {};
+  });
+}
+
+Status Store::batch(const std::function<void(Batch&)>& fn) {
+  return detail::with_write(*state_, [&](WriteTxn& txn) -> Status {
+    Batch batch = detail::Access::batch(txn);
+    fn(batch);
+    return batch.status();
+  });
+}
+
+const std::filesystem::path& Store::path() const { return state_->path; }
+
+}  // namespace wasm_sandbox::store
