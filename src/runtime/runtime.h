@@ -144,10 +144,10 @@ constexpr size_t usable_stack_bytes(size_t stack_bytes) {
   return std::min(stack_bytes, kGuestStackSize) & ~size_t{15};
 }
 
-#ifdef WS_OWN_UNWIND
-// The outermost guarded call, made by enter(point, top) (ws_guarded_call or
-// ws_guarded_call_registers: nonzero after a trap). REQUIRES: !ts.on_guest_stack && ts.ready;
-// ts is this thread's; stack_bytes == usable_stack_bytes(stack_bytes).
+// The outermost guarded call, made by enter(point, top), true after a trap (ws_guarded_call
+// or ws_guarded_call_registers; under sanitizers trap.cc's enter_guarded()). REQUIRES:
+// !ts.on_guest_stack && ts.ready; ts is this thread's; stack_bytes ==
+// usable_stack_bytes(stack_bytes).
 template <class Enter>
 [[gnu::always_inline]] inline TrapKind run_outermost_guarded(GuestThread& ts, size_t stack_bytes,
                                                              uint32_t* stop_flag, Enter enter) {
@@ -158,15 +158,13 @@ template <class Enter>
   ts.stop_flag = stop_flag;
   set_in_guest(ts, true);
   ts.on_guest_stack = true;
-  const TrapKind result =
-      enter(point.saved, ts.guard_end + stack_bytes) != 0 ? ts.trap : TrapKind::None;
+  const TrapKind result = enter(point, ts.guard_end + stack_bytes) ? ts.trap : TrapKind::None;
   ts.unwind = nullptr;
   ts.stop_flag = nullptr;
   set_in_guest(ts, false);
   ts.on_guest_stack = false;
   return result;
 }
-#endif
 
 // run_guarded(), with its common case inline. REQUIRES: stack_bytes ==
 // usable_stack_bytes(stack_bytes).
@@ -175,8 +173,8 @@ template <class Enter>
 #ifdef WS_OWN_UNWIND
   GuestThread& ts = t_guest_thread;
   if (!ts.on_guest_stack && ts.ready) [[likely]] {
-    return run_outermost_guarded(ts, stack_bytes, stop_flag, [&](uint64_t* saved, char* top) {
-      return ws_guarded_call(saved, fn, arg, top);
+    return run_outermost_guarded(ts, stack_bytes, stop_flag, [&](UnwindPoint& point, char* top) {
+      return ws_guarded_call(point.saved, fn, arg, top) != 0;
     });
   }
 #endif
@@ -200,8 +198,8 @@ void call_in_registers(void* register_call);
 #ifdef WS_OWN_UNWIND
   GuestThread& ts = t_guest_thread;
   if (!ts.on_guest_stack && ts.ready) [[likely]] {
-    return run_outermost_guarded(ts, stack_bytes, stop_flag, [&](uint64_t* saved, char* top) {
-      return ws_guarded_call_registers(saved, function, top, io);
+    return run_outermost_guarded(ts, stack_bytes, stop_flag, [&](UnwindPoint& point, char* top) {
+      return ws_guarded_call_registers(point.saved, function, top, io) != 0;
     });
   }
 #endif

@@ -24,20 +24,11 @@ ws_call_on_stack:
         .cfi_endproc
         .size   ws_call_on_stack, .-ws_call_on_stack
 
-// int ws_guarded_call(uint64_t point[8], void (*fn)(void*), void* arg, void* stack_top)
-//
-// Calls fn(arg), on the stack at stack_top (16-byte aligned) unless it is null, and returns
-// 0; or 1, when ws_guarded_unwind(point) is called meanwhile (a trap, from fn or a signal
-// handler below it). `point` saves what the caller expects a call to preserve: the
-// callee-saved registers, the stack pointer and the return address. As setjmp, without the
-// pointer mangling and signal-mask bookkeeping (run_guarded() saves no mask); since the
-// unwind returns from this very call, the caller needs no returns_twice care. Not used with
-// sanitizers, which must see setjmp/longjmp.
-        .globl  ws_guarded_call
-        .hidden ws_guarded_call
-        .type   ws_guarded_call, @function
-ws_guarded_call:
-        .cfi_startproc
+// Both guarded calls begin alike: what the caller expects a call to preserve (the
+// callee-saved registers, the stack pointer it returns with, the return address) into the
+// point at %rdi, which ws_guarded_unwind() restores; then a frame whose %rbp keeps the host
+// stack pointer across the switch.
+        .macro SAVE_POINT_AND_FRAME
         movq    %rbx, 0(%rdi)
         movq    %rbp, 8(%rdi)
         movq    %r12, 16(%rdi)
@@ -53,6 +44,23 @@ ws_guarded_call:
         .cfi_offset %rbp, -16
         movq    %rsp, %rbp
         .cfi_def_cfa_register %rbp
+        .endm
+
+// int ws_guarded_call(uint64_t point[8], void (*fn)(void*), void* arg, void* stack_top)
+//
+// Calls fn(arg), on the stack at stack_top (16-byte aligned) unless it is null, and returns
+// 0; or 1, when ws_guarded_unwind(point) is called meanwhile (a trap, from fn or a signal
+// handler below it). `point` saves what the caller expects a call to preserve: the
+// callee-saved registers, the stack pointer and the return address. As setjmp, without the
+// pointer mangling and signal-mask bookkeeping (run_guarded() saves no mask); since the
+// unwind returns from this very call, the caller needs no returns_twice care. Not used with
+// sanitizers, which must see setjmp/longjmp.
+        .globl  ws_guarded_call
+        .hidden ws_guarded_call
+        .type   ws_guarded_call, @function
+ws_guarded_call:
+        .cfi_startproc
+        SAVE_POINT_AND_FRAME
         testq   %rcx, %rcx
         cmovnzq %rcx, %rsp
         movq    %rdx, %rdi
@@ -78,21 +86,7 @@ ws_guarded_call:
         .type   ws_guarded_call_registers, @function
 ws_guarded_call_registers:
         .cfi_startproc
-        movq    %rbx, 0(%rdi)
-        movq    %rbp, 8(%rdi)
-        movq    %r12, 16(%rdi)
-        movq    %r13, 24(%rdi)
-        movq    %r14, 32(%rdi)
-        movq    %r15, 40(%rdi)
-        leaq    8(%rsp), %rax
-        movq    %rax, 48(%rdi)
-        movq    (%rsp), %rax
-        movq    %rax, 56(%rdi)
-        pushq   %rbp
-        .cfi_def_cfa_offset 16
-        .cfi_offset %rbp, -16
-        movq    %rsp, %rbp
-        .cfi_def_cfa_register %rbp
+        SAVE_POINT_AND_FRAME
         pushq   %rcx
         movq    %rsi, %rax
         movq    %rdx, %rsp

@@ -420,30 +420,9 @@ TrapKind run_guarded(void (*fn)(void*), void* arg, size_t stack_bytes, uint32_t*
   if (ts.on_guest_stack || !ts.ready) [[unlikely]] {
     return run_guarded_rarely(ts, fn, arg, stack_bytes, stop_flag);
   }
-#ifdef WS_OWN_UNWIND
   return run_outermost_guarded(
       ts, usable_stack_bytes(stack_bytes), stop_flag,
-      [&](uint64_t* saved, char* top) { return ws_guarded_call(saved, fn, arg, top); });
-#else
-  {
-    // The outermost guarded call on this thread (every other one runs on the guest stack):
-    // nothing to save, as no guarded call is active. (run_outermost_guarded() without
-    // sanitizers.)
-    UnwindPoint point;
-    ts.unwind = &point;
-    ts.unwind_on_guest_stack = false;
-    ts.stop_flag = stop_flag;
-    set_in_guest(ts, true);
-    ts.on_guest_stack = true;
-    char* const top = ts.guard_end + usable_stack_bytes(stack_bytes);
-    const TrapKind result = enter_guarded(ts, point, fn, arg, top) ? ts.trap : TrapKind::None;
-    ts.unwind = nullptr;
-    ts.stop_flag = nullptr;
-    set_in_guest(ts, false);
-    ts.on_guest_stack = false;
-    return result;
-  }
-#endif
+      [&](UnwindPoint& point, char* top) { return enter_guarded(ts, point, fn, arg, top); });
 }
 
 void call_in_registers(void* register_call) {
