@@ -100,6 +100,19 @@ struct ServeOptions {
 // `listening on http://HOST:PORT (N modules)` once it accepts connections.
 int run_serve(const ServeOptions& options);
 
+struct StoreCommandOptions {
+  std::string action;  // put, get, del, scan
+  std::string db;      // the store's directory
+  std::string tree;
+  std::string operand;  // put: the document's JSON text, or "-" for stdin; get, del: the id
+  std::string id;       // put --id: the id (else the document's "id" or "key" field)
+  std::string prefix;   // scan --prefix
+};
+// The store from the shell (docs/store.md): put prints {"id","version"}; get prints the nut
+// as one line of JSON (id, version, timestamp, expiry, payload); del prints nothing; scan
+// prints one nut per line, in id order. Exit 1 when a nut is not found, 2 for bad input.
+int run_store(const StoreCommandOptions& options);
+
 // Prints "wasm-sandbox: MESSAGE" on stderr.
 void print_error(const std::string& message);
 

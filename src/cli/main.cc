@@ -109,6 +109,21 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 4096));
   add_safety_options(serve_cmd, serve.safety);
 
+  StoreCommandOptions store;
+  auto* store_cmd = app.add_subcommand(
+      "store",
+      "The document store: put DB TREE JSON|-, get DB TREE ID, del DB TREE ID, scan DB TREE");
+  store_cmd->add_option("action", store.action, "put, get, del or scan")
+      ->required()
+      ->check(CLI::IsMember({"put", "get", "del", "scan"}));
+  store_cmd->add_option("db", store.db, "the store's directory (created by put)")->required();
+  store_cmd->add_option("tree", store.tree, "the tree")->required();
+  store_cmd->add_option("operand", store.operand,
+                        "put: the document as JSON, or - to read it from stdin; get, del: the id");
+  store_cmd->add_option("--id", store.id,
+                        "put: the document's id (default: its \"id\" or \"key\" field)");
+  store_cmd->add_option("--prefix", store.prefix, "scan: only ids starting with this");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -123,6 +138,7 @@ int main(int argc, char** argv) {
   if (*inspect_cmd) return run_inspect(inspect);
   if (*wast_cmd) return run_wast(wast);
   if (*compile_cmd) return run_compile(compile);
+  if (*store_cmd) return run_store(store);
   if (*serve_cmd) return run_serve(serve);
   if (*bench_cmd) return bench.what == "instances" ? run_bench_instances(bench) : run_bench(bench);
   return kExitUsage;

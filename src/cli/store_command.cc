@@ -1,0 +1,100 @@
+// `wasm-sandbox store put|get|del|scan DB TREE ...`: the document store (docs/store.md) from
+// the shell. One line of output per nut, as JSON; errors are one line naming the store, the
+// tree and the id.
+#include <cstdio>
+#include <iostream>
+#include <iterator>
+#include <string>
+
+#include "cli/commands.h"
+#include "store/json_text.h"
+#include "wasm_sandbox/store.h"
+
+namespace wasm_sandbox::cli {
+namespace {
+
+using store::Nut;
+
+// Ids and payloads may hold bytes that are not UTF-8: replaced rather than fail.
+std::string dump(const nlohmann::json& value) {
+  return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+// A nut as the commands print it, fields in this order:
+// {"id": ..., "version": ..., "timestamp": ..., "expiry": ... or null, "payload": ...}.
+std::string nut_line(const Nut& nut) {
+  return "{\"id\":" + dump(nut.id) + ",\"version\":" + std::to_string(nut.version) +
+         ",\"timestamp\":" + std::to_string(nut.timestamp_ns) +
+         ",\"expiry\":" + (nut.expires_at_ns ? std::to_string(*nut.expires_at_ns) : "null") +
+         ",\"payload\":" + dump(nut.payload) + "}";
+}
+
+// One line naming the store (unless the message does already); exit 1 for a nut or tree
+// that is not there, 2 for everything else (bad input, a foreign file).
+int fail(const StoreCommandOptions& options, const Error& error) {
+  const std::string& message = error.message();
+  print_error(message.starts_with(options.db) ? message : options.db + ": " + message);
+  return error.kind() == ErrorKind::NotFound ? kExitFailure : kExitUsage;
+}
+
+int put(store::Tree& tree, const StoreCommandOptions& options) {
+  std::string text = options.operand;
+  if (text == "-") {
+    text.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+  } else if (text.empty()) {
+    print_error("store put: give the document as JSON, or - to read it from stdin");
+    return kExitUsage;
+  }
+  auto document = store::json_text::parse(text);
+  if (!document) {
+    return fail(options, Error(ErrorKind::InvalidArgument,
+                               "tree `" + options.tree + "`: " + document.error().message()));
+  }
+  std::string id = options.id;
+  if (id.empty()) {
+    auto from_document = store::json_text::document_id(options.tree, *document);
+    if (!from_document) return fail(options, from_document.error());
+    id = std::move(*from_document);
+  }
+  auto version = tree.stash(id, *document);
+  if (!version) return fail(options, version.error());
+  std::printf("%s\n", nlohmann::json({{"id", id}, {"version", *version}}).dump().c_str());
+  return kExitOk;
+}
+
+}  // namespace
+
+int run_store(const StoreCommandOptions& options) {
+  if ((options.action == "get" || options.action == "del") && options.operand.empty()) {
+    print_error("store " + options.action + ": give the id of the nut");
+    return kExitUsage;
+  }
+  // Only put creates a store: reading a path that holds none is an error, not a new store.
+  if (options.action != "put" && !std::filesystem::exists(options.db)) {
+    print_error(options.db + ": no store here");
+    return kExitUsage;
+  }
+  auto db = store::Store::open(options.db);
+  if (!db) return fail(options, db.error());
+  auto tree = db->tree(options.tree);
+  if (!tree) return fail(options, tree.error());
+  if (options.action == "put") return put(*tree, options);
+  if (options.action == "get") {
+    auto nut = tree->crack(options.operand);
+    if (!nut) return fail(options, nut.error());
+    std::printf("%s\n", nut_line(*nut).c_str());
+    return kExitOk;
+  }
+  if (options.action == "del") {
+    if (Status s = tree->toss(options.operand); !s) return fail(options, s.error());
+    return kExitOk;
+  }
+  Status scanned = tree->scan({.prefix = options.prefix}, [](Nut& nut) {
+    std::printf("%s\n", nut_line(nut).c_str());
+    return true;
+  });
+  if (!scanned) return fail(options, scanned.error());
+  return kExitOk;
+}
+
+}  // namespace wasm_sandbox::cli
