@@ -158,7 +158,7 @@ TEST(EngineTest, BadModulesGetOneLineErrorsNamingTheInput) {
 }
 
 TEST(EngineTest, LoadFileAcceptsTextAndReportsMissingFiles) {
-  const std::string path = ::testing::TempDir() + "/api_test_module.wat";
+  const std::string path = testing::temp_path("api_test_module.wat");
   std::ofstream(path) << "(module (func (export \"seven\") (result i32) i32.const 7))";
   Engine engine;
   auto module = engine.load_file(path);

@@ -16,7 +16,7 @@ using testing::cli;
 using testing::CliRun;
 
 std::string write_wat(const std::string& name, std::string_view text) {
-  const std::string path = ::testing::TempDir() + "/" + name;
+  const std::string path = testing::temp_path(name);
   std::ofstream(path) << text;
   return path;
 }

@@ -33,7 +33,7 @@ TEST(CliTest, CallPrintsResultsOnePerLine) {
 }
 
 TEST(CliTest, CallAcceptsWatAndMultipleResults) {
-  const std::string path = ::testing::TempDir() + "/cli_multi.wat";
+  const std::string path = testing::temp_path("cli_multi.wat");
   std::ofstream(path) << "(module (func (export \"f\") (param i64 f32) (result i64 f32 f64)"
                          " local.get 0 local.get 1 f64.const 2.5))";
   CliRun r = cli("call " + path + " f 9 1.5");
@@ -53,7 +53,7 @@ TEST(CliTest, TrapPrintsKindAndFunctionAndExitsOne) {
 
 TEST(CliTest, BadInputIsOneLineAndExitsTwo) {
   const std::string math = guest("math.wasm");
-  const std::string truncated = ::testing::TempDir() + "/cli_truncated.wasm";
+  const std::string truncated = testing::temp_path("cli_truncated.wasm");
   {
     std::ifstream in(math, std::ios::binary);
     std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -89,7 +89,7 @@ TEST(CliTest, InspectListsTheInterface) {
 }
 
 TEST(CliTest, WastRunsScriptsAndCounts) {
-  const std::string path = ::testing::TempDir() + "/cli_script.wast";
+  const std::string path = testing::temp_path("cli_script.wast");
   std::ofstream(path) << R"((module (func (export "add") (param i32 i32) (result i32)
       local.get 0 local.get 1 i32.add))
     (assert_return (invoke "add" (i32.const 1) (i32.const 2)) (i32.const 3))
@@ -110,13 +110,13 @@ namespace wasm_sandbox {
 namespace {
 
 std::string write_temp(const std::string& name, const std::string& text) {
-  const std::string path = ::testing::TempDir() + "/" + name;
+  const std::string path = testing::temp_path(name);
   std::ofstream(path) << text;
   return path;
 }
 
 TEST(CliRunTest, ExitsWithTheGuestsStatusAndPassesArgumentsAndStdin) {
-  const std::string dir = ::testing::TempDir() + "/cli_run_dir";
+  const std::string dir = testing::temp_path("cli_run_dir");
   std::filesystem::create_directories(dir);
   std::ofstream(dir + "/in.txt") << "one two\nthree\n";
   CliRun r = cli("run --dir " + dir + "::/d:ro " + guest("wordcount.wasm") + " -- /d/in.txt");

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <array>
 #include <chrono>
@@ -32,6 +33,12 @@ inline void write_file(const std::filesystem::path& path, std::string_view bytes
 }
 
 inline std::string guest(const std::string& name) { return std::string(GUEST_DIR) + "/" + name; }
+
+// A path for a scratch file or directory `name`, of this process only: ctest runs tests in
+// parallel processes, and two that wrote the same file raced (one read it truncated).
+inline std::string temp_path(const std::string& name) {
+  return ::testing::TempDir() + "/" + std::to_string(getpid()) + "_" + name;
+}
 
 // An engine on `tier`, without the disk cache: for suites parameterized by tier.
 inline EngineConfig tier_config(Tier tier) {
