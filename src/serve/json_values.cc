@@ -1,10 +1,8 @@
 // Wasm values to and from JSON (json_values.h), with nlohmann::json.
 #include "serve/json_values.h"
 
-#include <charconv>
 #include <cmath>
 #include <cstdint>
-#include <limits>
 #include <nlohmann/json.hpp>
 #include <optional>
 
@@ -15,60 +13,34 @@ using nlohmann::json;
 
 constexpr int64_t kExactInJson = int64_t{1} << 53;
 
-// An integer in [-2^63, 2^64), as its 64-bit two's complement: a JSON integer or a string of
-// one. Unsigned values above 2^63-1 wrap, as wasm's i64 does.
-std::optional<int64_t> integer_of(const json& arg) {
-  if (arg.is_number_unsigned()) return static_cast<int64_t>(arg.get<uint64_t>());
-  if (arg.is_number_integer()) return arg.get<int64_t>();
-  if (arg.is_string()) {
-    const std::string& s = arg.get_ref<const std::string&>();
-    int64_t value = 0;
-    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
-    if (ec == std::errc() && end == s.data() + s.size() && !s.empty()) return value;
-    uint64_t u = 0;
-    auto [uend, uec] = std::from_chars(s.data(), s.data() + s.size(), u);
-    if (uec == std::errc() && uend == s.data() + s.size() && !s.empty()) {
-      return static_cast<int64_t>(u);
-    }
-  }
-  return std::nullopt;
-}
-
-std::optional<double> float_of(const json& arg) {
-  if (arg.is_number()) return arg.get<double>();
-  if (arg.is_string()) {
-    const std::string& s = arg.get_ref<const std::string&>();
-    if (s == "nan") return std::numeric_limits<double>::quiet_NaN();
-    if (s == "inf") return std::numeric_limits<double>::infinity();
-    if (s == "-inf") return -std::numeric_limits<double>::infinity();
-  }
-  return std::nullopt;
-}
-
+// A JSON argument of a wasm number type: a JSON number, or a string spelled as on the command
+// line (Value::parse: decimal or 0x-hex integers, "nan", "inf", "-inf"), for i64 values that
+// JSON numbers cannot hold exactly and for floats JSON cannot spell. i32 takes numbers only.
 std::optional<Value> value_of(const json& arg, ValType type) {
+  if (arg.is_string() && type != ValType::I32 && type != ValType::FuncRef &&
+      type != ValType::ExternRef) {
+    return Value::parse(type, arg.get_ref<const std::string&>());
+  }
   switch (type) {
-    case ValType::I32: {
-      if (!arg.is_number_integer()) return std::nullopt;
-      if (arg.is_number_unsigned() && arg.get<uint64_t>() > UINT32_MAX) return std::nullopt;
-      const auto v = integer_of(arg);
-      if (!v || *v < INT32_MIN || *v > static_cast<int64_t>(UINT32_MAX)) return std::nullopt;
-      return Value::i32(static_cast<int32_t>(static_cast<uint32_t>(*v)));
-    }
+    case ValType::I32:
     case ValType::I64: {
-      const auto v = integer_of(arg);
-      if (!v) return std::nullopt;
-      return Value::i64(*v);
+      if (!arg.is_number_integer()) return std::nullopt;
+      // Unsigned spellings wrap into the signed range, as wasm's integers do.
+      const int64_t v =
+          arg.is_number_unsigned() ? static_cast<int64_t>(arg.get<uint64_t>()) : arg.get<int64_t>();
+      if (type == ValType::I64) return Value::i64(v);
+      if ((arg.is_number_unsigned() && arg.get<uint64_t>() > UINT32_MAX) || v < INT32_MIN ||
+          v > static_cast<int64_t>(UINT32_MAX)) {
+        return std::nullopt;
+      }
+      return Value::i32(static_cast<int32_t>(static_cast<uint32_t>(v)));
     }
-    case ValType::F32: {
-      const auto v = float_of(arg);
-      if (!v) return std::nullopt;
-      return Value::f32(static_cast<float>(*v));
-    }
-    case ValType::F64: {
-      const auto v = float_of(arg);
-      if (!v) return std::nullopt;
-      return Value::f64(*v);
-    }
+    case ValType::F32:
+      if (!arg.is_number()) return std::nullopt;
+      return Value::f32(static_cast<float>(arg.get<double>()));
+    case ValType::F64:
+      if (!arg.is_number()) return std::nullopt;
+      return Value::f64(arg.get<double>());
     case ValType::FuncRef:
     case ValType::ExternRef:
       return std::nullopt;
