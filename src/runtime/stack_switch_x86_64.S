@@ -46,6 +46,15 @@ ws_call_on_stack:
         .cfi_def_cfa_register %rbp
         .endm
 
+// ...and end alike, when the call returned: back on the host stack, returning 0 (no trap).
+        .macro RETURN_NO_TRAP
+        movq    %rbp, %rsp
+        popq    %rbp
+        .cfi_def_cfa %rsp, 8
+        xorl    %eax, %eax
+        ret
+        .endm
+
 // int ws_guarded_call(uint64_t point[8], void (*fn)(void*), void* arg, void* stack_top)
 //
 // Calls fn(arg), on the stack at stack_top (16-byte aligned) unless it is null, and returns
@@ -65,11 +74,7 @@ ws_guarded_call:
         cmovnzq %rcx, %rsp
         movq    %rdx, %rdi
         callq   *%rsi
-        movq    %rbp, %rsp
-        popq    %rbp
-        .cfi_def_cfa %rsp, 8
-        xorl    %eax, %eax
-        ret
+        RETURN_NO_TRAP
         .cfi_endproc
         .size   ws_guarded_call, .-ws_guarded_call
 
@@ -100,11 +105,7 @@ ws_guarded_call_registers:
         callq   *%rax
         movq    -8(%rbp), %rcx
         movq    %rax, (%rcx)
-        movq    %rbp, %rsp
-        popq    %rbp
-        .cfi_def_cfa %rsp, 8
-        xorl    %eax, %eax
-        ret
+        RETURN_NO_TRAP
         .cfi_endproc
         .size   ws_guarded_call_registers, .-ws_guarded_call_registers
 
