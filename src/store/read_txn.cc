@@ -45,31 +45,40 @@ Error tree_error(int rc, MDB_txn* txn, const Tree& tree, const std::string& wher
 
 }  // namespace detail
 
-Result<Nut> ReadTxn::crack(const Tree& tree, std::string_view id) const {
-  if (auto bad = detail::check_owner(state_, tree)) return std::move(*bad);
-  if (auto bad = names::check_id(tree.name(), id, state_->max_key_size)) return std::move(*bad);
+namespace {
+
+// The stored value of nut `id` in `tree` (pointing into LMDB's pages for the life of `txn`),
+// nullopt if there is none; errors for a tree of another store, a bad id or LMDB's own.
+Result<std::optional<MDB_val>> lookup(detail::StoreState* state, MDB_txn* txn, const Tree& tree,
+                                      std::string_view id) {
+  if (auto bad = detail::check_owner(state, tree)) return std::move(*bad);
+  if (auto bad = names::check_id(tree.name(), id, state->max_key_size)) return std::move(*bad);
   MDB_val key = lmdb::val(id);
   MDB_val value;
-  int rc = mdb_get(txn_, Access::dbi(tree), &key, &value);
-  if (rc == MDB_NOTFOUND) {
-    return Error(ErrorKind::NotFound, names::where(tree.name(), id) + ": no such nut");
-  }
-  if (rc != 0) return detail::tree_error(rc, txn_, tree, names::where(tree.name(), id));
+  const int rc = mdb_get(txn, Access::dbi(tree), &key, &value);
+  if (rc == MDB_NOTFOUND) return std::optional<MDB_val>();
+  if (rc != 0) return detail::tree_error(rc, txn, tree, names::where(tree.name(), id));
+  return std::optional<MDB_val>(value);
+}
+
+}  // namespace
+
+Result<Nut> ReadTxn::crack(const Tree& tree, std::string_view id) const {
+  auto value = lookup(state_, txn_, tree, id);
+  if (!value) return std::move(value).error();
+  if (!*value) return Error(ErrorKind::NotFound, names::where(tree.name(), id) + ": no such nut");
   Nut nut;
   nut.id = std::string(id);
-  if (auto bad = detail::decode_nut(tree.name(), lmdb::view(value), &nut)) return std::move(*bad);
+  if (auto bad = detail::decode_nut(tree.name(), lmdb::view(**value), &nut)) {
+    return std::move(*bad);
+  }
   return nut;
 }
 
 Result<bool> ReadTxn::exists(const Tree& tree, std::string_view id) const {
-  if (auto bad = detail::check_owner(state_, tree)) return std::move(*bad);
-  if (auto bad = names::check_id(tree.name(), id, state_->max_key_size)) return std::move(*bad);
-  MDB_val key = lmdb::val(id);
-  MDB_val value;
-  int rc = mdb_get(txn_, Access::dbi(tree), &key, &value);
-  if (rc == MDB_NOTFOUND) return false;
-  if (rc != 0) return detail::tree_error(rc, txn_, tree, names::where(tree.name(), id));
-  return true;
+  auto value = lookup(state_, txn_, tree, id);
+  if (!value) return std::move(value).error();
+  return value->has_value();
 }
 
 Result<uint64_t> ReadTxn::count(const Tree& tree) const {
