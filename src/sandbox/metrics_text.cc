@@ -57,7 +57,8 @@ void append_histogram(std::string& out, std::string_view name, std::string_view 
 }
 
 const char* const kCacheLabels[] = {"none", "memory", "disk"};  // by CacheHit
-const char* const kTierLabels[] = {"baseline", "optimized"};    // EngineMetrics::compile
+// EngineMetrics::compile's tiers, labelled as to_string(Tier) names them.
+constexpr Tier kCompileTiers[] = {Tier::Baseline, Tier::Optimized};
 
 void append_samples(std::string& out, Metric metric, std::string_view name,
                     const EngineMetrics& m) {
@@ -86,7 +87,8 @@ void append_samples(std::string& out, Metric metric, std::string_view name,
       break;
     case Metric::CompileDuration:
       for (size_t i = 0; i < m.compile.size(); ++i) {
-        append_histogram(out, name, "tier=\"" + std::string(kTierLabels[i]) + "\"", m.compile[i]);
+        append_histogram(out, name, "tier=\"" + std::string(to_string(kCompileTiers[i])) + "\"",
+                         m.compile[i]);
       }
       break;
     case Metric::Instantiations:
