@@ -45,6 +45,15 @@ uint64_t Engine::memory_in_use() const { return state_->memory.used(); }
 
 EngineMetrics Engine::metrics() const {
   EngineMetrics out = state_->metrics.snapshot();
+  {
+    std::lock_guard lock(state_->live_mutex);
+    out.calls = state_->retired_calls;
+    out.fuel_consumed = state_->retired_fuel;
+    for (const detail::InstanceState* instance : state_->live) {
+      out.calls += instance->counters.calls.load(std::memory_order_relaxed);
+      out.fuel_consumed += instance->counters.fuel.load(std::memory_order_relaxed);
+    }
+  }
   out.memory_in_use = memory_in_use();
   out.live_instances = live_instances();
   return out;
@@ -57,7 +66,9 @@ void Engine::interrupt_all() const {
   // Under live_mutex: an instance in the list is alive (its destructor leaves the list first).
   std::lock_guard lock(state_->live_mutex);
   for (detail::InstanceState* instance : state_->live) {
-    if (instance->stop.request_all(epoch)) detail::retry_stop(instance->stop);
+    if (instance->stop.flag && instance->stop.request_all(epoch)) {
+      detail::retry_stop(instance->stop);
+    }
   }
 }
 

@@ -20,16 +20,17 @@ const ExportDesc* ModuleState::find_export(std::string_view name, size_t* index)
 }
 
 InstanceState::~InstanceState() {
-  // Out of the engine's list first: interrupt_all() writes to the flag, which is in `raw`;
-  // then out of the watchdog's retries, which only calls and interrupt_all() put it in.
-  if (stop.flag) {
-    {
-      std::lock_guard lock(engine->live_mutex);
-      engine->live.erase(this);
+  // Out of the engine's list first, its counters kept: interrupt_all() writes to the flag,
+  // which is in `raw`; then out of the watchdog's retries, which only calls and
+  // interrupt_all() put it in.
+  {
+    std::lock_guard lock(engine->live_mutex);
+    if (engine->live.erase(this) != 0) {
+      engine->retired_calls += counters.calls.load(std::memory_order_relaxed);
+      engine->retired_fuel += counters.fuel.load(std::memory_order_relaxed);
     }
-    forget_stop(stop);
   }
-  engine->metrics.detach(counters);
+  if (stop.flag) forget_stop(stop);
   engine->instances.fetch_sub(1, std::memory_order_relaxed);
   if (needs_free) glue().free_instance(raw);
   std::free(raw);

@@ -65,37 +65,8 @@ LatencySummary Histogram::summary() const {
   return out;
 }
 
-void Metrics::attach(CallCounters& counters) {
-  std::lock_guard lock(mutex_);
-  counters.prev = nullptr;
-  counters.next = live_;
-  if (live_) live_->prev = &counters;
-  live_ = &counters;
-  counters.linked = true;
-}
-
-void Metrics::detach(CallCounters& counters) {
-  std::lock_guard lock(mutex_);
-  if (!counters.linked) return;
-  if (counters.prev) counters.prev->next = counters.next;
-  if (counters.next) counters.next->prev = counters.prev;
-  if (live_ == &counters) live_ = counters.next;
-  counters.linked = false;
-  retired_calls_ += counters.calls.load(std::memory_order_relaxed);
-  retired_fuel_ += counters.fuel.load(std::memory_order_relaxed);
-}
-
 EngineMetrics Metrics::snapshot() const {
   EngineMetrics out;
-  {
-    std::lock_guard lock(mutex_);
-    out.calls = retired_calls_;
-    out.fuel_consumed = retired_fuel_;
-    for (const CallCounters* c = live_; c; c = c->next) {
-      out.calls += c->calls.load(std::memory_order_relaxed);
-      out.fuel_consumed += c->fuel.load(std::memory_order_relaxed);
-    }
-  }
   out.call_latency = call_latency.summary();
   out.instantiate = instantiate.summary();
   for (size_t i = 0; i < compile.size(); ++i) out.compile[i] = compile[i].summary();

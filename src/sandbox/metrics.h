@@ -12,7 +12,6 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
-#include <mutex>
 
 #include "wasm_sandbox/engine.h"
 #include "wasm_sandbox/metrics.h"
@@ -33,14 +32,11 @@ class Histogram {
 };
 
 // One instance's calls and fuel. Written by the thread calling the instance (one at a time),
-// read by snapshots from any thread. Linked into its engine's Metrics while the instance
-// lives (the links are guarded by Metrics' mutex).
+// read by snapshots from any thread, which find the instance in its engine's list of live
+// instances (state.h, EngineState::live) and, once it is gone, its totals beside that list.
 struct CallCounters {
   std::atomic<uint64_t> calls{0};
   std::atomic<uint64_t> fuel{0};
-  CallCounters* prev = nullptr;
-  CallCounters* next = nullptr;
-  bool linked = false;
 
   // Counts one call; true if it is to be timed (one in kCallSampleEvery).
   bool count_call() {
@@ -71,23 +67,13 @@ class Metrics {
   }
   void record_compile(bool optimized, uint64_t nanos) { compile[optimized ? 1 : 0].record(nanos); }
 
-  // An instance's counters join the sums while it lives: attach() when it is made, detach()
-  // (which keeps its totals) before it is destroyed. detach() of counters never attached does
-  // nothing.
-  void attach(CallCounters& counters);
-  void detach(CallCounters& counters);
-
-  // Everything but the gauges, which the engine adds.
+  // Everything but the calls and fuel (summed over the engine's instances, Engine::metrics())
+  // and the gauges, which the engine adds.
   EngineMetrics snapshot() const;
 
  private:
   std::array<std::atomic<uint64_t>, kTrapKindCount> traps_{};
   std::array<std::atomic<uint64_t>, 3> loads_{};
-  mutable std::mutex mutex_;
-  // Guarded by mutex_:
-  CallCounters* live_ = nullptr;  // a list through prev/next
-  uint64_t retired_calls_ = 0;    // of detached counters
-  uint64_t retired_fuel_ = 0;
 };
 
 // Nanoseconds between two steady_clock readings.

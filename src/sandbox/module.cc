@@ -155,7 +155,10 @@ Result<Instance> Module::instantiate(const Imports& imports, const Limits& limit
   auto state = std::make_shared<detail::InstanceState>();
   state->module = state_;
   state->engine = &engine;
-  engine.metrics.attach(state->counters);
+  {
+    std::lock_guard lock(engine.live_mutex);
+    engine.live.insert(state.get());
+  }
   state->timeout = limits.call_timeout;
   state->stack_bytes = runtime::usable_stack_bytes(limits.stack_bytes);
   state->module_code = state_->code.get();
@@ -239,9 +242,9 @@ Result<Instance> Module::instantiate(const Imports& imports, const Limits& limit
       state->fuel_added = static_cast<uint64_t>(*state->fuel);
     }
     if (glue.flag) {
-      state->stop.flag = static_cast<uint32_t*>(glue.flag(state->raw));
+      // Under live_mutex: interrupt_all() reads it from the list the instance is in already.
       std::lock_guard lock(engine.live_mutex);
-      engine.live.insert(state.get());
+      state->stop.flag = static_cast<uint32_t*>(glue.flag(state->raw));
     }
     if (glue.start && trap == TrapKind::None) {
       trap = detail::run_on_instance(*state, run_start, state.get());

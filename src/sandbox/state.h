@@ -40,7 +40,11 @@ struct EngineState {
   runtime::MemoryBudget memory;        // every linear memory of every instance
   std::atomic<uint32_t> instances{0};  // alive
   std::mutex live_mutex;
-  std::unordered_set<InstanceState*> live;  // instances with a stop flag
+  // Guarded by live_mutex: every instance alive (interrupt_all() stops those with a stop flag;
+  // Engine::metrics() sums their call counters), and the counters of those gone.
+  std::unordered_set<InstanceState*> live;
+  uint64_t retired_calls = 0;
+  uint64_t retired_fuel = 0;
   // Counts interrupt_all() calls: one stops the calls that started before it counted
   // (StopControl::enter() records the count as a call starts).
   std::atomic<uint64_t> interrupt_epoch{0};
