@@ -20,9 +20,10 @@ std::string hex(uint64_t value) {
   return buf;
 }
 
-// Whether [ptr, ptr + len) lies inside `memory` as it is now.
+// Whether [ptr, ptr + len) lies inside `memory` as it is now (Memory::view()'s check; the
+// callers word their own errors).
 bool inside(const Memory& memory, uint32_t ptr, uint32_t len) {
-  return uint64_t{ptr} + len <= memory.size();
+  return memory.view(ptr, len).ok();
 }
 
 Error null_handle() { return Error(ErrorKind::InvalidArgument, "use of a null GuestData"); }
