@@ -29,6 +29,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "wasm_sandbox/result.h"
 
@@ -38,6 +39,8 @@ namespace wasm_sandbox::store {
 
 namespace detail {
 struct StoreState;
+struct TreeInfo;
+struct WriteLog;
 struct Access;  // the implementation's door to the private constructors below
 }  // namespace detail
 
@@ -60,10 +63,47 @@ struct StoreOptions {
 struct Nut {
   std::string id;
   nlohmann::json payload;
-  uint64_t version = 0;       // 1 after the first stash, +1 on every later stash
+  // 1 after the first stash, +1 on every later stash and on a toss (a later stash of a tossed
+  // id continues from there, so versions never go back).
+  uint64_t version = 0;
   uint64_t timestamp_ns = 0;  // when it was last stashed, ns since the Unix epoch
-  // Stored with the nut and returned; not yet enforced (expired nuts are still returned).
+  // When it expires (ns since the Unix epoch): from then on reads treat the nut as absent, and
+  // purge_expired() removes it.
   std::optional<uint64_t> expires_at_ns;
+};
+
+// One entry of a tree's change feed: the latest state of one id, a nut or a tombstone. What
+// subscriptions receive and what sync exchanges.
+struct Change {
+  Nut nut;               // for a tombstone: id, version, timestamp; payload null, no expiry
+  bool deleted = false;  // a tombstone: the nut was tossed (or purged after expiring)
+  // Its position in the tree's feed (changes()): every write to a tree takes the next number,
+  // and an id appears in the feed once, at its latest write. Local to one store: a change applied
+  // from a peer gets a number of this store.
+  uint64_t seq = 0;
+};
+
+// How squabble() settles a conflict between the local state of an id and an incoming change
+// (either may be a tombstone). Returns true when `incoming` should replace `local`. Called only
+// when both exist and differ. A judge must be a pure function of its arguments: sync converges
+// when the judge is a total order (timestamp and version judges are; local_wins and
+// remote_wins are not, and two stores syncing with them may keep different states).
+using Judge = std::function<bool(const Change& local, const Change& incoming)>;
+
+namespace judges {
+// The later timestamp wins; ties broken by version, then a tombstone, then payload bytes.
+Judge timestamp();
+// The higher version wins; ties broken by timestamp, then a tombstone, then payload bytes.
+Judge version();
+Judge local_wins();   // the local state stays (an id never seen locally is still taken)
+Judge remote_wins();  // the incoming change replaces the local state
+}  // namespace judges
+
+// What squabble() did with one incoming change.
+enum class Outcome {
+  Taken,      // applied: it was new here, or the judge preferred it
+  Kept,       // the judge preferred the local state; nothing written
+  Duplicate,  // the local state is already this change; nothing written
 };
 
 struct StashOptions {
@@ -84,6 +124,7 @@ struct ScanOptions {
 using ScanCallback = std::function<bool(Nut& nut)>;
 
 class Tree;
+class Subscription;
 
 // Reads on one LMDB snapshot: everything read through one ReadTxn sees the store as it was when
 // the transaction began, whatever commits meanwhile. Valid only inside the callback of
@@ -103,6 +144,17 @@ class ReadTxn {
   Result<uint64_t> count(const Tree& tree) const;
   // Visits the nuts `options` selects (see ScanOptions), in id order.
   Status scan(const Tree& tree, const ScanOptions& options, const ScanCallback& callback) const;
+  // Visits the tree's change feed after sequence number `since` (0: from the start), in
+  // sequence order, at most `limit` entries (0: all); return false to stop. Tombstones
+  // included, expired nuts too (they are changes the tree has seen).
+  Status changes(const Tree& tree, uint64_t since, size_t limit,
+                 const std::function<bool(const Change&)>& callback) const;
+  // The tree's last sequence number (0 for a tree never written).
+  Result<uint64_t> last_seq(const Tree& tree) const;
+  // A sync checkpoint: the last sequence number of peer `peer`'s feed for `tree` that this
+  // store has applied (0 if none). `peer` is any name up to 400 bytes (pull() uses the peer's
+  // store id and tree name). Stored in the store, so it survives reopening.
+  Result<uint64_t> checkpoint(const Tree& tree, std::string_view peer) const;
 
  protected:
   ReadTxn(detail::StoreState* state, MDB_txn* txn) : state_(state), txn_(txn) {}
@@ -130,11 +182,27 @@ class WriteTxn : public ReadTxn {
   // The same from JSON text; malformed text is InvalidArgument with the parser's message.
   Result<uint64_t> stash_text(const Tree& tree, std::string_view id, std::string_view json_text,
                               const StashOptions& options = {});
-  // Removes the nut; NotFound if there is none.
+  // Removes the nut, leaving a tombstone (version + 1, a new timestamp) in the change feed;
+  // NotFound if there is none (or it has expired).
   Status toss(const Tree& tree, std::string_view id);
+  // Merges a change from elsewhere (another tree's feed, a peer over HTTP): taken as is
+  // (version, timestamp, expiry, payload or tombstone: nothing is incremented) if the id is new
+  // here or `judge` prefers it; a Duplicate of the local state changes nothing, so applying a
+  // change twice, or late, is harmless under a convergent judge. InvalidArgument for a bad id,
+  // a version of 0, or a deleted change carrying a payload.
+  Result<Outcome> squabble(const Tree& tree, const Change& incoming, const Judge& judge);
+  // Removes every nut whose expiry is at or before `now_ns`, leaving tombstones; returns how
+  // many.
+  Result<uint64_t> purge_expired(const Tree& tree, uint64_t now_ns);
+
+  // Sets the sync checkpoint of `tree` for `peer` (ReadTxn::checkpoint). Set it in the
+  // transaction that applies the changes, so both commit together or neither does.
+  Status set_checkpoint(const Tree& tree, std::string_view peer, uint64_t seq);
 
  private:
-  using ReadTxn::ReadTxn;
+  WriteTxn(detail::StoreState* state, MDB_txn* txn, detail::WriteLog* log)
+      : ReadTxn(state, txn), log_(log) {}
+  detail::WriteLog* log_;
   friend struct detail::Access;
 };
 
@@ -166,7 +234,7 @@ class Batch {
 // its own LMDB transaction (see WriteTxn/ReadTxn for what each does and its errors).
 class Tree {
  public:
-  const std::string& name() const { return name_; }
+  const std::string& name() const;
 
   Result<uint64_t> stash(std::string_view id, const nlohmann::json& payload,
                          const StashOptions& options = {}) const;
@@ -179,15 +247,65 @@ class Tree {
   Result<uint64_t> count() const;
   // A point-in-time scan: one read transaction for the whole scan.
   Status scan(const ScanOptions& options, const ScanCallback& callback) const;
+  // The change feed after `since`, at most `limit` entries (0: all), in one snapshot.
+  Result<std::vector<Change>> changes(uint64_t since, size_t limit = 0) const;
+  Result<uint64_t> last_seq() const;
+  Result<Outcome> squabble(const Change& incoming, const Judge& judge) const;
+  // Removes the nuts that have expired by now; returns how many.
+  Result<uint64_t> purge_expired() const;
+
+  // Calls `fn` with every change committed to this tree from now on, after its transaction
+  // commits, in commit order, on the committing thread (so a slow callback slows writers);
+  // until the returned Subscription is destroyed or reset. `fn` must not write to this store
+  // (such writes fail with InvalidArgument) and must not throw. Changes a callback misses
+  // (before subscribing, or between two subscriptions) are in changes(): resume from the last
+  // seq seen.
+  class Subscription subscribe(std::function<void(const Change&)> fn) const;
 
  private:
-  Tree(std::shared_ptr<detail::StoreState> state, unsigned dbi, std::string name)
-      : state_(std::move(state)), dbi_(dbi), name_(std::move(name)) {}
+  Tree(std::shared_ptr<detail::StoreState> state, detail::TreeInfo* info);
   std::shared_ptr<detail::StoreState> state_;
-  unsigned dbi_;  // the LMDB database handle (MDB_dbi)
-  std::string name_;
+  detail::TreeInfo* info_;  // owned by *state_, lives as long as it
   friend struct detail::Access;
 };
+
+// A live subscription (Tree::subscribe); ends when destroyed or reset(). Movable. Once
+// reset() or the destructor returns, the callback is not running and will not be called again
+// (so they must not be called from inside the callback itself).
+class Subscription {
+ public:
+  Subscription() = default;
+  Subscription(Subscription&& other) noexcept;
+  Subscription& operator=(Subscription&& other) noexcept;
+  Subscription(const Subscription&) = delete;
+  Subscription& operator=(const Subscription&) = delete;
+  ~Subscription() { reset(); }
+  void reset();
+  bool active() const { return state_ != nullptr; }
+
+ private:
+  Subscription(std::shared_ptr<detail::StoreState> state, uint64_t id)
+      : state_(std::move(state)), id_(id) {}
+  std::shared_ptr<detail::StoreState> state_;
+  uint64_t id_ = 0;
+  friend struct detail::Access;
+};
+
+// What sync() did, per direction.
+struct SyncReport {
+  uint64_t sent = 0;       // changes read from the source feed
+  uint64_t taken = 0;      // applied at the destination
+  uint64_t kept = 0;       // refused by the judge
+  uint64_t duplicate = 0;  // already there
+};
+
+// Brings `to` up to date with `from`: applies `from`'s changes since `to`'s checkpoint for it
+// (peer name: `from`'s store id and tree name) with squabble(judge), in one transaction with the
+// new checkpoint; then nothing is re-sent next time. Both trees may be in one store or two.
+Result<SyncReport> pull(const Tree& from, const Tree& to, const Judge& judge);
+// Both directions: pull(a, b) then pull(b, a). With a convergent judge, after a sync with no
+// writes in between both trees hold the same nuts (ids, versions, timestamps, payloads).
+Result<SyncReport> sync(const Tree& a, const Tree& b, const Judge& judge);
 
 // An open store. A cheap, copyable handle; the environment closes (and open_memory()'s
 // directory is deleted) when the last Store and Tree handle referring to it is gone.
@@ -218,8 +336,14 @@ class Store {
   // Runs `fn` and commits its operations as one transaction, or none of them (Batch).
   Status batch(const std::function<void(Batch&)>& fn);
 
+  // Removes expired nuts from every tree opened through this store so far; returns how many.
+  Result<uint64_t> purge_expired();
+
   // The directory holding the store (the temporary one for open_memory()).
   const std::filesystem::path& path() const;
+  // This store's identity: 32 hex digits chosen at random when it was created; how peers name
+  // it in sync checkpoints.
+  const std::string& id() const;
 
  private:
   explicit Store(std::shared_ptr<detail::StoreState> state) : state_(std::move(state)) {}

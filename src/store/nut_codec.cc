@@ -7,7 +7,7 @@ namespace wasm_sandbox::store::codec {
 namespace {
 
 constexpr uint8_t kHasExpiry = 1;
-constexpr size_t kFixedSize = 17;
+constexpr size_t kFixedSize = 25;
 
 void put_u64(char* out, uint64_t v) {
   for (int i = 0; i < 8; ++i) out[i] = static_cast<char>(v >> (8 * i));
@@ -27,7 +27,8 @@ void encode_header(const Header& header, char* out) {
   out[0] = static_cast<char>(header.expires_at_ns ? kHasExpiry : 0);
   put_u64(out + 1, header.version);
   put_u64(out + 9, header.timestamp_ns);
-  if (header.expires_at_ns) put_u64(out + 17, *header.expires_at_ns);
+  put_u64(out + 17, header.seq);
+  if (header.expires_at_ns) put_u64(out + kFixedSize, *header.expires_at_ns);
 }
 
 bool decode_header(std::string_view value, Header* header, std::string_view* body) {
@@ -36,6 +37,7 @@ bool decode_header(std::string_view value, Header* header, std::string_view* bod
   if (flags & ~kHasExpiry) return false;
   header->version = get_u64(value.data() + 1);
   header->timestamp_ns = get_u64(value.data() + 9);
+  header->seq = get_u64(value.data() + 17);
   size_t size = kFixedSize;
   header->expires_at_ns.reset();
   if (flags & kHasExpiry) {

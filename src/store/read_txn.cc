@@ -7,6 +7,7 @@
 #include "store/names.h"
 #include "store/nut_codec.h"
 #include "store/read_value.h"
+#include "store/records.h"
 #include "store/store_state.h"
 #include "wasm_sandbox/store.h"
 
@@ -66,27 +67,49 @@ Result<std::optional<MDB_val>> lookup(detail::StoreState* state, MDB_txn* txn, c
 Result<Nut> ReadTxn::crack(const Tree& tree, std::string_view id) const {
   auto value = lookup(state_, txn_, tree, id);
   if (!value) return std::move(value).error();
-  if (!*value) return Error(ErrorKind::NotFound, names::where(tree.name(), id) + ": no such nut");
   Nut nut;
-  nut.id = std::string(id);
-  if (auto bad = detail::decode_nut(tree.name(), lmdb::view(**value), &nut)) {
-    return std::move(*bad);
+  if (*value) {
+    nut.id = std::string(id);
+    if (auto bad = detail::decode_nut(tree.name(), lmdb::view(**value), &nut)) {
+      return std::move(*bad);
+    }
+    if (!nut.expires_at_ns || *nut.expires_at_ns > detail::now_ns()) return nut;
   }
-  return nut;
+  return Error(ErrorKind::NotFound, names::where(tree.name(), id) + ": no such nut");
 }
 
 Result<bool> ReadTxn::exists(const Tree& tree, std::string_view id) const {
   auto value = lookup(state_, txn_, tree, id);
   if (!value) return std::move(value).error();
-  return value->has_value();
+  if (!*value) return false;
+  codec::Header header;
+  std::string_view body;
+  if (!codec::decode_header(lmdb::view(**value), &header, &body)) {
+    return Error(ErrorKind::Io, names::where(tree.name(), id) + ": corrupt stored value");
+  }
+  return !detail::expired(header, detail::now_ns());
 }
 
 Result<uint64_t> ReadTxn::count(const Tree& tree) const {
   if (auto bad = detail::check_owner(state_, tree)) return std::move(*bad);
+  const std::string where = "tree `" + tree.name() + "`";
   MDB_stat stat;
   int rc = mdb_stat(txn_, Access::dbi(tree), &stat);
-  if (rc != 0) return detail::tree_error(rc, txn_, tree, "tree `" + tree.name() + "`");
-  return uint64_t{stat.ms_entries};
+  if (rc != 0) return detail::tree_error(rc, txn_, tree, where);
+  // Less the nuts that have expired but are not purged yet: the head of the expiry index.
+  MDB_cursor* raw_cursor = nullptr;
+  rc = mdb_cursor_open(txn_, Access::info(tree)->expiry, &raw_cursor);
+  if (rc != 0) return detail::tree_error(rc, txn_, tree, where);
+  lmdb::Cursor cursor(raw_cursor);
+  const uint64_t now = detail::now_ns();
+  uint64_t expired = 0;
+  MDB_val key, value;
+  for (rc = cursor.get(&key, &value, MDB_FIRST); rc == 0; rc = cursor.get(&key, &value, MDB_NEXT)) {
+    if (key.mv_size < 8 || detail::get_be64(static_cast<const char*>(key.mv_data)) > now) break;
+    ++expired;
+  }
+  if (rc != 0 && rc != MDB_NOTFOUND) return lmdb::error(rc, where);
+  return uint64_t{stat.ms_entries} - std::min<uint64_t>(expired, stat.ms_entries);
 }
 
 Status ReadTxn::scan(const Tree& tree, const ScanOptions& options,
@@ -104,6 +127,7 @@ Status ReadTxn::scan(const Tree& tree, const ScanOptions& options,
       start.empty() ? cursor.get(&key, &value, MDB_FIRST) : cursor.get(&key, &value, MDB_SET_RANGE);
   Nut nut;
   size_t visited = 0;
+  const uint64_t now = detail::now_ns();
   for (; rc == 0; rc = cursor.get(&key, &value, MDB_NEXT)) {
     std::string_view id = lmdb::view(key);
     if (!id.starts_with(options.prefix)) break;
@@ -113,11 +137,78 @@ Status ReadTxn::scan(const Tree& tree, const ScanOptions& options,
     if (auto bad = detail::decode_nut(tree.name(), lmdb::view(value), &nut)) {
       return std::move(*bad);
     }
+    if (nut.expires_at_ns && *nut.expires_at_ns <= now) continue;
     ++visited;
     if (!callback(nut)) break;
   }
   if (rc != 0 && rc != MDB_NOTFOUND) return lmdb::error(rc, where);
   return {};
 }
+
+Status ReadTxn::changes(const Tree& tree, uint64_t since, size_t limit,
+                        const std::function<bool(const Change&)>& callback) const {
+  if (auto bad = detail::check_owner(state_, tree)) return std::move(*bad);
+  const detail::TreeInfo& info = *Access::info(tree);
+  const std::string where = "tree `" + tree.name() + "`: changes";
+  MDB_cursor* raw_cursor = nullptr;
+  int rc = mdb_cursor_open(txn_, info.feed, &raw_cursor);
+  if (rc != 0) return detail::tree_error(rc, txn_, tree, where);
+  lmdb::Cursor cursor(raw_cursor);
+  char start[8];
+  detail::put_be64(start, since + 1);
+  MDB_val key = lmdb::val(std::string_view(start, 8));
+  MDB_val value;
+  Change change;
+  size_t visited = 0;
+  for (rc = since == ~uint64_t{0} ? MDB_NOTFOUND : cursor.get(&key, &value, MDB_SET_RANGE);
+       rc == 0 && (limit == 0 || visited < limit); rc = cursor.get(&key, &value, MDB_NEXT)) {
+    if (key.mv_size != 8) return Error(ErrorKind::Io, where + ": corrupt feed entry");
+    const uint64_t seq = detail::get_be64(static_cast<const char*>(key.mv_data));
+    const std::string_view id = lmdb::view(value);
+    auto current = detail::read_current(txn_, info, id);
+    if (!current.ok()) return std::move(current).error();
+    if (current->kind == detail::Current::None || current->header.seq != seq) {
+      return Error(ErrorKind::Io, names::where(tree.name(), id) + ": feed entry " +
+                                      std::to_string(seq) + " does not match the nut");
+    }
+    change.nut.id.assign(id);
+    change.nut.version = current->header.version;
+    change.nut.timestamp_ns = current->header.timestamp_ns;
+    change.nut.expires_at_ns = current->header.expires_at_ns;
+    change.deleted = current->kind == detail::Current::Dead;
+    change.seq = seq;
+    change.nut.payload = nullptr;
+    if (!change.deleted && !codec::decode_payload(current->body, &change.nut.payload)) {
+      return Error(ErrorKind::Io, names::where(tree.name(), id) + ": corrupt stored value");
+    }
+    ++visited;
+    if (!callback(change)) return {};
+  }
+  if (rc != 0 && rc != MDB_NOTFOUND) return lmdb::error(rc, where);
+  return {};
+}
+
+Result<uint64_t> ReadTxn::last_seq(const Tree& tree) const {
+  if (auto bad = detail::check_owner(state_, tree)) return std::move(*bad);
+  return detail::read_last_seq(txn_, *Access::info(tree));
+}
+
+namespace detail {
+
+Result<uint64_t> read_last_seq(MDB_txn* txn, const TreeInfo& tree) {
+  const std::string where = "tree `" + tree.name + "`: feed";
+  MDB_cursor* raw_cursor = nullptr;
+  int rc = mdb_cursor_open(txn, tree.feed, &raw_cursor);
+  if (rc != 0) return lmdb::error(rc, where);
+  lmdb::Cursor cursor(raw_cursor);
+  MDB_val key, value;
+  rc = cursor.get(&key, &value, MDB_LAST);
+  if (rc == MDB_NOTFOUND) return uint64_t{0};
+  if (rc != 0) return lmdb::error(rc, where);
+  if (key.mv_size != 8) return Error(ErrorKind::Io, where + ": corrupt feed entry");
+  return get_be64(static_cast<const char*>(key.mv_data));
+}
+
+}  // namespace detail
 
 }  // namespace wasm_sandbox::store

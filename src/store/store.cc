@@ -2,7 +2,10 @@
 //
 // Layout of the LMDB environment: the main database holds only the names of the named
 // databases; "$meta" holds the store's format version under the key "format" (uint32
-// little-endian); every tree is a named database of its own, keyed by nut id (nut_codec.h).
+// little-endian), its identity under "id" and sync checkpoints under "peer:<tree>:<peer>";
+// every tree is four named
+// databases, `<tree>` keyed by nut id (nut_codec.h) and `<tree>$dead`, `<tree>$feed`,
+// `<tree>$expiry` (records.h).
 #include "wasm_sandbox/store.h"
 
 #include <lmdb.h>
@@ -10,10 +13,12 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
+#include <random>
 #include <system_error>
 
 #include "store/names.h"
 #include "store/nut_codec.h"
+#include "store/records.h"
 #include "store/store_state.h"
 
 namespace wasm_sandbox::store {
@@ -48,6 +53,34 @@ using detail::StoreState;
 
 constexpr const char* kMetaDb = "$meta";
 constexpr std::string_view kFormatKey = "format";
+constexpr std::string_view kIdKey = "id";
+// LMDB databases per tree: the nuts, tombstones, feed and expiry index.
+constexpr unsigned kDatabasesPerTree = 4;
+
+std::string random_id() {
+  std::random_device random;
+  std::string id;
+  const char* hex = "0123456789abcdef";
+  for (int i = 0; i < 8; ++i) {
+    uint32_t bits = random();
+    for (int j = 0; j < 4; ++j) id += hex[(bits >> (4 * j)) & 15];
+  }
+  return id;
+}
+
+// Reads the store's identity into state.id.
+Status read_id(StoreState& state, MDB_txn* txn) {
+  MDB_val key = lmdb::val(kIdKey);
+  MDB_val value;
+  int rc = mdb_get(txn, state.meta, &key, &value);
+  if (rc == 0 && value.mv_size == 32) {
+    state.id = std::string(lmdb::view(value));
+    return {};
+  }
+  if (rc != 0 && rc != MDB_NOTFOUND) return lmdb::error(rc, state.path.string());
+  return Error(ErrorKind::InvalidArgument,
+               state.path.string() + ": not a wasm-sandbox store (no valid id in $meta)");
+}
 
 // Creates "$meta" in a new environment, or checks the format of an existing store.
 Status check_meta(StoreState& state) {
@@ -74,9 +107,15 @@ Status check_meta(StoreState& state) {
     MDB_val key = lmdb::val(kFormatKey);
     MDB_val value = lmdb::val(std::string_view(format, 4));
     rc = mdb_put(txn->get(), meta, &key, &value, 0);
+    const std::string id = random_id();
+    key = lmdb::val(kIdKey);
+    value = lmdb::val(id);
+    if (rc == 0) rc = mdb_put(txn->get(), meta, &key, &value, 0);
     if (rc != 0) return lmdb::error(rc, where);
     Status committed = txn->commit();
     if (!committed.ok()) return std::move(committed).error().with_context(where);
+    state.meta = meta;
+    state.id = id;
     return {};
   }
   if (rc != 0) return lmdb::error(rc, where);
@@ -88,7 +127,15 @@ Status check_meta(StoreState& state) {
     for (int i = 0; i < 4; ++i) {
       format |= uint32_t(static_cast<const uint8_t*>(value.mv_data)[i]) << (8 * i);
     }
-    if (format == codec::kFormatVersion) return {};
+    if (format == codec::kFormatVersion) {
+      state.meta = meta;
+      Status id = read_id(state, txn->get());
+      if (!id.ok()) return id;
+      // A handle opened in a write transaction is closed if it aborts.
+      Status committed = txn->commit();
+      if (!committed.ok()) return std::move(committed).error().with_context(where);
+      return {};
+    }
     return Error(ErrorKind::InvalidArgument, where + ": store format " + std::to_string(format) +
                                                  ", this build reads format " +
                                                  std::to_string(codec::kFormatVersion));
@@ -117,7 +164,7 @@ Result<Store> open_env(std::filesystem::path path, const StoreOptions& options, 
   if (rc != 0) return lmdb::error(rc, where);
   state->env = lmdb::Env(env);
   rc = mdb_env_set_mapsize(env, options.map_size);
-  if (rc == 0) rc = mdb_env_set_maxdbs(env, options.max_trees + 1);  // + "$meta"
+  if (rc == 0) rc = mdb_env_set_maxdbs(env, options.max_trees * kDatabasesPerTree + 1);
   if (rc != 0) return lmdb::error(rc, where);
   rc = mdb_env_open(env, state->path.c_str(), flags | MDB_NOTLS, 0644);
   if (rc == MDB_INVALID || rc == MDB_VERSION_MISMATCH) {
@@ -157,17 +204,52 @@ Result<Tree> Store::tree(std::string_view name) {
   std::string key(name);
   std::lock_guard lock(state_->trees_mutex);
   auto found = state_->trees.find(key);
-  if (found != state_->trees.end()) return detail::Access::tree(state_, found->second, key);
+  if (found != state_->trees.end()) return detail::Access::tree(state_, found->second.get());
+  if (Status busy = detail::check_not_notifying(*state_); !busy.ok()) {
+    return std::move(busy).error();
+  }
   const std::string where = state_->path.string() + ": tree `" + key + "`";
   auto txn = lmdb::Txn::begin(state_->env.get(), /*read_only=*/false);
   if (!txn.ok()) return std::move(txn).error().with_context(where);
-  MDB_dbi dbi;
-  int rc = mdb_dbi_open(txn->get(), key.c_str(), MDB_CREATE, &dbi);
+  auto info = std::make_unique<detail::TreeInfo>();
+  info->name = key;
+  int rc = mdb_dbi_open(txn->get(), key.c_str(), MDB_CREATE, &info->live);
+  if (rc == 0) rc = mdb_dbi_open(txn->get(), (key + "$dead").c_str(), MDB_CREATE, &info->dead);
+  if (rc == 0) rc = mdb_dbi_open(txn->get(), (key + "$feed").c_str(), MDB_CREATE, &info->feed);
+  if (rc == 0) {
+    rc = mdb_dbi_open(txn->get(), (key + "$expiry").c_str(), MDB_CREATE, &info->expiry);
+  }
+  if (rc == MDB_DBS_FULL) {
+    return Error(ErrorKind::LimitExceeded, where + ": the store holds StoreOptions::max_trees (" +
+                                               std::to_string(state_->options.max_trees) +
+                                               ") trees already");
+  }
   if (rc != 0) return lmdb::error(rc, where);
+  auto last = detail::read_last_seq(txn->get(), *info);
+  if (!last.ok()) return std::move(last).error().with_context(state_->path.string());
+  info->last_seq = *last;
   Status committed = txn->commit();
   if (!committed.ok()) return std::move(committed).error().with_context(where);
-  state_->trees.emplace(key, dbi);
-  return detail::Access::tree(state_, dbi, key);
+  detail::TreeInfo* tree = info.get();
+  state_->trees.emplace(key, std::move(info));
+  return detail::Access::tree(state_, tree);
+}
+
+Result<uint64_t> Store::purge_expired() {
+  std::vector<Tree> trees;
+  {
+    std::lock_guard lock(state_->trees_mutex);
+    for (auto& [name, info] : state_->trees) {
+      trees.push_back(detail::Access::tree(state_, info.get()));
+    }
+  }
+  uint64_t purged = 0;
+  for (const Tree& tree : trees) {
+    auto done = tree.purge_expired();
+    if (!done.ok()) return std::move(done).error();
+    purged += *done;
+  }
+  return purged;
 }
 
 Status Store::write(const std::function<Status(WriteTxn&)>& fn) {
@@ -190,5 +272,7 @@ Status Store::batch(const std::function<void(Batch&)>& fn) {
 }
 
 const std::filesystem::path& Store::path() const { return state_->path; }
+
+const std::string& Store::id() const { return state_->id; }
 
 }  // namespace wasm_sandbox::store

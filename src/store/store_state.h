@@ -5,16 +5,49 @@
 #include <atomic>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <unordered_map>
 #include <utility>
+#include <vector>
 
 #include "store/lmdb_env.h"
 #include "store/reader_pool.h"
 #include "wasm_sandbox/store.h"
 
 namespace wasm_sandbox::store::detail {
+
+// A tree's LMDB databases and its subscribers. Created by Store::tree() the first time a name
+// is opened, owned by StoreState, never moved or freed before it: Tree handles point at it.
+struct TreeInfo {
+  std::string name;
+  MDB_dbi live = 0;    // `<name>`: id -> nut (nut_codec.h)
+  MDB_dbi dead = 0;    // `<name>$dead`: id -> tombstone header
+  MDB_dbi feed = 0;    // `<name>$feed`: seq (uint64 big-endian) -> id
+  MDB_dbi expiry = 0;  // `<name>$expiry`: expiry (uint64 big-endian) + id -> empty
+  // The last sequence number handed out; read and written only inside write transactions (so
+  // under LMDB's writer lock). Read from the feed when the tree is opened.
+  uint64_t last_seq = 0;
+  // How many subscriptions are live: writes record changes only when this is not 0.
+  std::atomic<uint32_t> subscribers{0};
+};
+
+// A write transaction's bookkeeping, committed with it: the trees whose sequence moved, and
+// the changes to hand to subscribers after the commit.
+struct WriteLog {
+  std::vector<std::pair<TreeInfo*, uint64_t>> seqs;   // tree -> its last seq in this transaction
+  std::vector<std::pair<TreeInfo*, Change>> changes;  // only for trees with subscribers
+  // The next sequence number for `tree` in this transaction.
+  uint64_t next_seq(TreeInfo* tree);
+};
+
+struct Subscriber {
+  uint64_t id;
+  TreeInfo* tree;
+  std::function<void(const Change&)> fn;
+};
 
 struct StoreState {
   // Constant after open.
@@ -26,9 +59,19 @@ struct StoreState {
   // Declared after env, so destroyed first; ~StoreState also closes it before env.
   lmdb::ReaderPool readers{16};
 
-  // Tree name -> LMDB handle; LMDB forbids opening handles concurrently.
+  MDB_dbi meta = 0;  // `$meta`, opened on open
+  std::string id;    // the store's identity (Store::id())
+
+  // Tree name -> its databases; LMDB forbids opening handles concurrently.
   std::mutex trees_mutex;
-  std::unordered_map<std::string, MDB_dbi> trees;  // guarded by trees_mutex
+  std::unordered_map<std::string, std::unique_ptr<TreeInfo>> trees;  // guarded by trees_mutex
+
+  // Subscribers, and the lock that keeps notifications in commit order: a writer with changes
+  // to deliver takes it before its commit and holds it while it calls them.
+  std::mutex notify_mutex;
+  std::mutex subscribers_mutex;  // guards subscribers and next_subscriber; taken after notify
+  std::vector<std::shared_ptr<Subscriber>> subscribers;
+  uint64_t next_subscriber = 1;
 
   // The last timestamp handed out, so that timestamps never go back or repeat.
   std::atomic<uint64_t> last_timestamp_ns{0};
@@ -40,14 +83,21 @@ struct StoreState {
 
 struct Access {
   static ReadTxn read_txn(StoreState* state, MDB_txn* txn) { return ReadTxn(state, txn); }
-  static WriteTxn write_txn(StoreState* state, MDB_txn* txn) { return WriteTxn(state, txn); }
+  static WriteTxn write_txn(StoreState* state, MDB_txn* txn, WriteLog* log) {
+    return WriteTxn(state, txn, log);
+  }
+  static WriteLog* log(WriteTxn& txn) { return txn.log_; }
   static Batch batch(WriteTxn& txn) { return Batch(txn); }
   static Store store(std::shared_ptr<StoreState> state) { return Store(std::move(state)); }
-  static Tree tree(std::shared_ptr<StoreState> state, MDB_dbi dbi, std::string name) {
-    return Tree(std::move(state), dbi, std::move(name));
+  static Tree tree(std::shared_ptr<StoreState> state, TreeInfo* info) {
+    return Tree(std::move(state), info);
+  }
+  static Subscription subscription(std::shared_ptr<StoreState> state, uint64_t id) {
+    return Subscription(std::move(state), id);
   }
   static StoreState* state(const Tree& tree) { return tree.state_.get(); }
-  static MDB_dbi dbi(const Tree& tree) { return tree.dbi_; }
+  static TreeInfo* info(const Tree& tree) { return tree.info_; }
+  static MDB_dbi dbi(const Tree& tree) { return tree.info_->live; }
   static StoreState* state(const ReadTxn& txn) { return txn.state_; }
   static MDB_txn* txn(const ReadTxn& txn) { return txn.txn_; }
 };
@@ -63,17 +113,35 @@ auto with_read(StoreState& state, F&& fn) -> decltype(fn(std::declval<const Read
   return fn(reader);
 }
 
+// The last sequence number in `tree`'s feed as `txn` sees it (0 for an empty feed): every write
+// moves its id to a new, higher number, so the feed's last key is the last number handed out.
+Result<uint64_t> read_last_seq(MDB_txn* txn, const TreeInfo& tree);
+
+// InvalidArgument if this thread is inside a subscription callback of `state` (a write there
+// would wait for the notification lock the thread holds).
+Status check_not_notifying(const StoreState& state);
+// Before the commit: the trees' cached sequence numbers move on.
+void flush_log(const WriteLog& log);
+// After the commit: updates the trees' cached sequence numbers and calls the subscribers.
+void publish_log(StoreState& state, WriteLog& log);
+
 // Runs `fn(WriteTxn&)` in a new write transaction, committed if it succeeds; returns what it
 // returns (a Status or a Result<T>), or the commit's error.
 template <class F>
 auto with_write(StoreState& state, F&& fn) -> decltype(fn(std::declval<WriteTxn&>())) {
+  if (Status busy = check_not_notifying(state); !busy.ok()) return std::move(busy).error();
   auto txn = lmdb::Txn::begin(state.env.get(), /*read_only=*/false);
   if (!txn.ok()) return std::move(txn).error().with_context(state.path.string());
-  WriteTxn writer = Access::write_txn(&state, txn->get());
+  WriteLog log;
+  WriteTxn writer = Access::write_txn(&state, txn->get(), &log);
   auto result = fn(writer);
   if (!result.ok()) return result;  // ~Txn aborts
+  flush_log(log);
+  std::unique_lock<std::mutex> notifying;
+  if (!log.changes.empty()) notifying = std::unique_lock(state.notify_mutex);
   Status committed = txn->commit();
   if (!committed.ok()) return std::move(committed).error().with_context(state.path.string());
+  publish_log(state, log);
   return result;
 }
 

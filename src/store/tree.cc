@@ -1,4 +1,5 @@
 // Tree: each operation in a transaction of its own (store.h).
+#include "store/records.h"
 #include "store/store_state.h"
 #include "wasm_sandbox/store.h"
 
@@ -6,6 +7,11 @@ namespace wasm_sandbox::store {
 
 using detail::with_read;
 using detail::with_write;
+
+Tree::Tree(std::shared_ptr<detail::StoreState> state, detail::TreeInfo* info)
+    : state_(std::move(state)), info_(info) {}
+
+const std::string& Tree::name() const { return info_->name; }
 
 Result<uint64_t> Tree::stash(std::string_view id, const nlohmann::json& payload,
                              const StashOptions& options) const {
@@ -40,6 +46,31 @@ Result<uint64_t> Tree::count() const {
 
 Status Tree::scan(const ScanOptions& options, const ScanCallback& callback) const {
   return with_read(*state_, [&](const ReadTxn& txn) { return txn.scan(*this, options, callback); });
+}
+
+Result<std::vector<Change>> Tree::changes(uint64_t since, size_t limit) const {
+  return with_read(*state_, [&](const ReadTxn& txn) -> Result<std::vector<Change>> {
+    std::vector<Change> changes;
+    Status read = txn.changes(*this, since, limit, [&](const Change& change) {
+      changes.push_back(change);
+      return true;
+    });
+    if (!read.ok()) return std::move(read).error();
+    return changes;
+  });
+}
+
+Result<uint64_t> Tree::last_seq() const {
+  return with_read(*state_, [&](const ReadTxn& txn) { return txn.last_seq(*this); });
+}
+
+Result<Outcome> Tree::squabble(const Change& incoming, const Judge& judge) const {
+  return with_write(*state_, [&](WriteTxn& txn) { return txn.squabble(*this, incoming, judge); });
+}
+
+Result<uint64_t> Tree::purge_expired() const {
+  return with_write(*state_,
+                    [&](WriteTxn& txn) { return txn.purge_expired(*this, detail::now_ns()); });
 }
 
 }  // namespace wasm_sandbox::store

@@ -1,4 +1,4 @@
-// Writes inside a transaction: stash and toss (store.h, WriteTxn).
+// Writes inside a transaction: stash, toss, squabble, purging, checkpoints (store.h, WriteTxn).
 #include <lmdb.h>
 
 #include <cstring>
@@ -8,58 +8,71 @@
 #include "store/names.h"
 #include "store/nut_codec.h"
 #include "store/read_value.h"
+#include "store/records.h"
 #include "store/store_state.h"
 #include "wasm_sandbox/store.h"
 
 namespace wasm_sandbox::store {
 
 using detail::Access;
+using detail::Current;
 
-Result<uint64_t> WriteTxn::stash(const Tree& tree, std::string_view id,
-                                 const nlohmann::json& payload, const StashOptions& options) {
-  if (auto bad = detail::check_owner(state_, tree)) return std::move(*bad);
-  if (auto bad = names::check_id(tree.name(), id, state_->max_key_size)) return std::move(*bad);
-  // Encoded into a per-thread buffer that keeps its capacity between stashes; one grown past
-  // 1 MiB (a large document) is released at the thread's next stash.
+namespace {
+
+// `payload` as MessagePack in a per-thread buffer that keeps its capacity between writes (one
+// grown past 1 MiB, by a large document, is released at the thread's next write); LimitExceeded
+// naming the nut if it is larger than the store allows.
+Result<std::string_view> encode(const detail::StoreState& state, std::string_view tree,
+                                std::string_view id, const nlohmann::json& payload) {
   thread_local std::vector<uint8_t> body;
   body.clear();
   if (body.capacity() > (size_t{1} << 20)) body.shrink_to_fit();
   nlohmann::json::to_msgpack(payload, body);
-  if (body.size() > state_->options.max_document_bytes) {
+  if (body.size() > state.options.max_document_bytes) {
     return Error(ErrorKind::LimitExceeded,
-                 names::where(tree.name(), id) + ": document of " + std::to_string(body.size()) +
+                 names::where(tree, id) + ": document of " + std::to_string(body.size()) +
                      " bytes (encoded) is larger than StoreOptions::max_document_bytes (" +
-                     std::to_string(state_->options.max_document_bytes) + ")");
+                     std::to_string(state.options.max_document_bytes) + ")");
   }
-  const MDB_dbi dbi = Access::dbi(tree);
-  MDB_val key = lmdb::val(id);
-  MDB_val old;
-  codec::Header header;
-  header.version = 1;
-  uint64_t at_least = 0;
-  int rc = mdb_get(txn_, dbi, &key, &old);
-  if (rc == 0) {
-    codec::Header previous;
-    std::string_view ignored;
-    if (!codec::decode_header(lmdb::view(old), &previous, &ignored)) {
-      return Error(ErrorKind::Io, names::where(tree.name(), id) + ": corrupt stored value");
-    }
-    header.version = previous.version + 1;
-    at_least = previous.timestamp_ns + 1;
-  } else if (rc != MDB_NOTFOUND) {
-    return lmdb::error(rc, names::where(tree.name(), id));
-  }
-  header.timestamp_ns = state_->next_timestamp(at_least);
-  header.expires_at_ns = options.expires_at_ns;
+  return std::string_view(reinterpret_cast<const char*>(body.data()), body.size());
+}
 
-  // Reserve the value's room in the page and write it there: one copy of the body, not two.
-  const size_t head = codec::header_size(header);
-  MDB_val value{head + body.size(), nullptr};
-  rc = mdb_put(txn_, dbi, &key, &value, MDB_RESERVE);
-  if (rc != 0) return lmdb::error(rc, names::where(tree.name(), id));
-  char* out = static_cast<char*>(value.mv_data);
-  codec::encode_header(header, out);
-  if (!body.empty()) std::memcpy(out + head, body.data(), body.size());
+// The checks every write of `id` to `tree` starts with.
+std::optional<Error> check_write(const detail::StoreState* state, const Tree& tree,
+                                 std::string_view id) {
+  if (auto bad = detail::check_owner(state, tree)) return bad;
+  return names::check_id(tree.name(), id, state->max_key_size);
+}
+
+// What `id` holds, as the local side a judge compares (without its payload).
+Change as_change(const Current& current, std::string_view id) {
+  Change change;
+  change.nut.id = std::string(id);
+  change.nut.version = current.header.version;
+  change.nut.timestamp_ns = current.header.timestamp_ns;
+  change.nut.expires_at_ns = current.header.expires_at_ns;
+  change.deleted = current.kind == Current::Dead;
+  change.seq = current.header.seq;
+  return change;
+}
+
+}  // namespace
+
+Result<uint64_t> WriteTxn::stash(const Tree& tree, std::string_view id,
+                                 const nlohmann::json& payload, const StashOptions& options) {
+  if (auto bad = check_write(state_, tree, id)) return std::move(*bad);
+  auto body = encode(*state_, tree.name(), id, payload);
+  if (!body.ok()) return std::move(body).error();
+  detail::TreeInfo& info = *Access::info(tree);
+  auto old = detail::read_current(txn_, info, id);
+  if (!old.ok()) return std::move(old).error();
+  codec::Header header;
+  header.version = old->kind == Current::None ? 1 : old->header.version + 1;
+  header.timestamp_ns =
+      state_->next_timestamp(old->kind == Current::None ? 0 : old->header.timestamp_ns + 1);
+  header.expires_at_ns = options.expires_at_ns;
+  Status written = detail::write_nut(*this, info, id, *old, header, *body, payload);
+  if (!written.ok()) return std::move(written).error();
   return header.version;
 }
 
@@ -81,15 +94,105 @@ Result<uint64_t> WriteTxn::stash_text(const Tree& tree, std::string_view id,
 }
 
 Status WriteTxn::toss(const Tree& tree, std::string_view id) {
-  if (auto bad = detail::check_owner(state_, tree)) return std::move(*bad);
-  if (auto bad = names::check_id(tree.name(), id, state_->max_key_size)) return std::move(*bad);
-  MDB_val key = lmdb::val(id);
-  int rc = mdb_del(txn_, Access::dbi(tree), &key, nullptr);
-  if (rc == MDB_NOTFOUND) {
+  if (auto bad = check_write(state_, tree, id)) return std::move(*bad);
+  detail::TreeInfo& info = *Access::info(tree);
+  auto old = detail::read_current(txn_, info, id);
+  if (!old.ok()) return std::move(old).error();
+  if (old->kind != Current::Live || detail::expired(old->header, detail::now_ns())) {
     return Error(ErrorKind::NotFound, names::where(tree.name(), id) + ": no such nut");
   }
-  if (rc != 0) return lmdb::error(rc, names::where(tree.name(), id));
-  return {};
+  codec::Header header;
+  header.version = old->header.version + 1;
+  header.timestamp_ns = state_->next_timestamp(old->header.timestamp_ns + 1);
+  return detail::write_tombstone(*this, info, id, *old, header);
+}
+
+Result<Outcome> WriteTxn::squabble(const Tree& tree, const Change& incoming, const Judge& judge) {
+  const std::string_view id = incoming.nut.id;
+  if (auto bad = check_write(state_, tree, id)) return std::move(*bad);
+  // Later writes add 1 to both: the largest values would wrap around.
+  constexpr uint64_t kMax = ~uint64_t{0};
+  if (incoming.nut.version == 0 || incoming.nut.version == kMax ||
+      incoming.nut.timestamp_ns == kMax) {
+    return Error(ErrorKind::InvalidArgument,
+                 names::where(tree.name(), id) + ": incoming change has version " +
+                     std::to_string(incoming.nut.version) + " and timestamp " +
+                     std::to_string(incoming.nut.timestamp_ns) +
+                     ": the version must be 1 to 2^64-2 and the timestamp below 2^64-1");
+  }
+  if (incoming.deleted && !incoming.nut.payload.is_null()) {
+    return Error(ErrorKind::InvalidArgument,
+                 names::where(tree.name(), id) + ": incoming tombstone carries a payload");
+  }
+  std::string_view body;
+  if (!incoming.deleted) {
+    auto encoded = encode(*state_, tree.name(), id, incoming.nut.payload);
+    if (!encoded.ok()) return std::move(encoded).error();
+    body = *encoded;
+  }
+  detail::TreeInfo& info = *Access::info(tree);
+  auto old = detail::read_current(txn_, info, id);
+  if (!old.ok()) return std::move(old).error();
+  if (old->kind != Current::None) {
+    const bool same = old->header.version == incoming.nut.version &&
+                      old->header.timestamp_ns == incoming.nut.timestamp_ns &&
+                      (old->kind == Current::Dead) == incoming.deleted &&
+                      old->header.expires_at_ns == incoming.nut.expires_at_ns && old->body == body;
+    if (same) return Outcome::Duplicate;
+    Change local = as_change(*old, id);
+    if (old->kind == Current::Live && !codec::decode_payload(old->body, &local.nut.payload)) {
+      return Error(ErrorKind::Io, names::where(tree.name(), id) + ": corrupt stored value");
+    }
+    if (!judge(local, incoming)) return Outcome::Kept;
+  }
+  codec::Header header;
+  header.version = incoming.nut.version;
+  header.timestamp_ns = incoming.nut.timestamp_ns;
+  Status written;
+  if (incoming.deleted) {
+    written = detail::write_tombstone(*this, info, id, *old, header);
+  } else {
+    header.expires_at_ns = incoming.nut.expires_at_ns;
+    written = detail::write_nut(*this, info, id, *old, header, body, incoming.nut.payload);
+  }
+  if (!written.ok()) return std::move(written).error();
+  return Outcome::Taken;
+}
+
+Result<uint64_t> WriteTxn::purge_expired(const Tree& tree, uint64_t now_ns) {
+  if (auto bad = detail::check_owner(state_, tree)) return std::move(*bad);
+  detail::TreeInfo& info = *Access::info(tree);
+  const std::string where = "tree `" + tree.name() + "`: purging expired nuts";
+  // Collect first: the writes below move the cursor's database under it.
+  std::vector<std::string> ids;
+  {
+    MDB_cursor* raw = nullptr;
+    int rc = mdb_cursor_open(txn_, info.expiry, &raw);
+    if (rc != 0) return lmdb::error(rc, where);
+    lmdb::Cursor cursor(raw);
+    MDB_val key, value;
+    for (rc = cursor.get(&key, &value, MDB_FIRST); rc == 0;
+         rc = cursor.get(&key, &value, MDB_NEXT)) {
+      if (key.mv_size < 8) return Error(ErrorKind::Io, where + ": corrupt expiry entry");
+      const char* bytes = static_cast<const char*>(key.mv_data);
+      if (detail::get_be64(bytes) > now_ns) break;
+      ids.emplace_back(bytes + 8, key.mv_size - 8);
+    }
+    if (rc != 0 && rc != MDB_NOTFOUND) return lmdb::error(rc, where);
+  }
+  for (const std::string& id : ids) {
+    auto old = detail::read_current(txn_, info, id);
+    if (!old.ok()) return std::move(old).error();
+    if (old->kind != Current::Live) {
+      return Error(ErrorKind::Io, names::where(tree.name(), id) + ": expiry entry of no nut");
+    }
+    codec::Header header;
+    header.version = old->header.version + 1;
+    header.timestamp_ns = state_->next_timestamp(old->header.timestamp_ns + 1);
+    Status written = detail::write_tombstone(*this, info, id, *old, header);
+    if (!written.ok()) return std::move(written).error();
+  }
+  return uint64_t{ids.size()};
 }
 
 }  // namespace wasm_sandbox::store

@@ -100,9 +100,11 @@ TEST_F(StoreCorruption, StoredValuesThatDoNotDecodeAreIoErrorsNamingTheNut) {
     ASSERT_TRUE(t.stash("fine", 1).ok());
   }
   raw_put(dir_, "t", "short", "abc");                    // shorter than a header
-  raw_put(dir_, "t", "flags", std::string(17, '\x80'));  // unknown flag bits
-  // A valid header and a body that is not MessagePack (0xc1 is never used).
-  raw_put(dir_, "t", "body", std::string("\0\1\0\0\0\0\0\0\0\1\0\0\0\0\0\0\0\xc1", 18));
+  raw_put(dir_, "t", "flags", std::string(25, '\x80'));  // unknown flag bits
+  // A valid header (version 1, timestamp 1, seq 0) and a body that is not MessagePack (0xc1 is
+  // never used).
+  raw_put(dir_, "t", "body",
+          std::string("\0\1\0\0\0\0\0\0\0\1\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\xc1", 26));
   Store store = open();
   Tree t = tree(store, "t");
   for (const char* id : {"short", "flags", "body"}) {

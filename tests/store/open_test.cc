@@ -113,11 +113,11 @@ TEST_F(StoreOpen, ForeignLmdbEnvironmentIsRefused) {
 
 TEST_F(StoreOpen, AnotherFormatVersionIsRefused) {
   { open(); }
-  raw_put(dir_, "$meta", "format", std::string("\x02\0\0\0", 4));
+  raw_put(dir_, "$meta", "format", std::string("\x01\0\0\0", 4));
   auto store = Store::open(dir_);
   ASSERT_FALSE(store.ok());
   EXPECT_EQ(store.error().kind(), ErrorKind::InvalidArgument);
-  EXPECT_EQ(store.error().message(), dir_.string() + ": store format 2, this build reads format 1");
+  EXPECT_EQ(store.error().message(), dir_.string() + ": store format 1, this build reads format 2");
 }
 
 TEST_F(StoreOpen, AFileWhereTheDirectoryShouldBeIsAnIoError) {
