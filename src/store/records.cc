@@ -45,7 +45,8 @@ int move_in_feed(MDB_txn* txn, WriteLog& log, TreeInfo& tree, std::string_view i
   put_be64(seq, header->seq);
   MDB_val key = lmdb::val(std::string_view(seq, 8));
   MDB_val value = lmdb::val(id);
-  return mdb_put(txn, tree.feed, &key, &value, 0);
+  // Numbers only grow, so the new entry goes at the end: no search.
+  return mdb_put(txn, tree.feed, &key, &value, MDB_APPEND);
 }
 
 void record_change(WriteLog& log, TreeInfo& tree, std::string_view id, const codec::Header& header,

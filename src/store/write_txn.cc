@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "store/json_text.h"
+#include "store/msgpack_writer.h"
 #include "store/names.h"
 #include "store/nut_codec.h"
 #include "store/read_value.h"
@@ -27,7 +28,7 @@ Result<std::string_view> encode(const detail::StoreState& state, std::string_vie
   thread_local std::vector<uint8_t> body;
   body.clear();
   if (body.capacity() > (size_t{1} << 20)) body.shrink_to_fit();
-  nlohmann::json::to_msgpack(payload, body);
+  msgpack::encode(payload, &body);
   if (body.size() > state.options.max_document_bytes) {
     return Error(ErrorKind::LimitExceeded,
                  names::where(tree, id) + ": document of " + std::to_string(body.size()) +

@@ -8,6 +8,8 @@
 #include <limits>
 #include <random>
 
+#include "store/msgpack_writer.h"
+
 namespace wasm_sandbox::store::msgpack {
 namespace {
 
@@ -160,6 +162,55 @@ TEST(StoreMsgpackReader, HostileLengthsAndNestingAreRefusedOrHandled) {
   deep += '\xc0';
   ASSERT_TRUE(decode(deep, &out));
   EXPECT_TRUE(out.is_array());
+}
+
+// The store's writer produces nlohmann's bytes exactly, for every value type and width.
+TEST(MsgpackWriter, WritesTheBytesNlohmannWrites) {
+  std::mt19937_64 rng(7);
+  for (int i = 0; i < 2000; ++i) {
+    json value = random_value(rng, 0);
+    std::vector<uint8_t> ours;
+    encode(value, &ours);
+    ASSERT_EQ(ours, json::to_msgpack(value)) << value.dump().substr(0, 200);
+  }
+  for (json edge : {json(-33),
+                    json(-128),
+                    json(-129),
+                    json(-32768),
+                    json(-32769),
+                    json(int64_t{-2147483648LL}),
+                    json(int64_t{-2147483649LL}),
+                    json(std::numeric_limits<int64_t>::min()),
+                    json(127),
+                    json(128),
+                    json(255),
+                    json(256),
+                    json(65535),
+                    json(65536),
+                    json(4294967295ULL),
+                    json(4294967296ULL),
+                    json(std::numeric_limits<uint64_t>::max()),
+                    json(0.5),
+                    json(0.1),
+                    json(std::nan("")),
+                    json(1e300),
+                    json(-1e300),
+                    json(std::string(31, 'x')),
+                    json(std::string(32, 'x')),
+                    json(std::string(255, 'x')),
+                    json(std::string(256, 'x')),
+                    json(std::string(65536, 'x')),
+                    json(json::array()),
+                    json(json::object())}) {
+    std::vector<uint8_t> ours;
+    encode(edge, &ours);
+    EXPECT_EQ(ours, json::to_msgpack(edge)) << edge.dump().substr(0, 40);
+  }
+  json big_array = json::array();
+  for (int i = 0; i < 70000; ++i) big_array.push_back(i);
+  std::vector<uint8_t> ours;
+  encode(big_array, &ours);
+  EXPECT_EQ(ours, json::to_msgpack(big_array));
 }
 
 }  // namespace
