@@ -30,3 +30,8 @@ run run --dir "$DATA::/data:ro" "$G/sortfile.wasm" -- -o /data/sorted.txt /data/
 # command passes strings, so a small C++ host does it through GuestData.
 echo "\$ $BUILD/bin/example_strings $G/text.wasm the quick brown fox"
 "$BUILD/bin/example_strings" "$G/text.wasm" the quick brown fox
+
+# Guests reach the store through a capability (examples/store_plugin.cc, guests/store_counter.c
+# on guests/sdk/wasm_sandbox_store.h): two mods, one tree, a namespace and a quota each.
+echo "\$ $BUILD/bin/example_store_plugin $G/store_counter.wasm"
+"$BUILD/bin/example_store_plugin" "$G/store_counter.wasm"

@@ -35,6 +35,12 @@ class ErrorRecorder : public nlohmann::json_sax<json> {
 }  // namespace
 
 Result<json> parse(std::string_view text) {
+  // nlohmann's parser takes a NUL byte for the end of the input and would accept the text
+  // before it, dropping the rest.
+  if (const size_t nul = text.find('\0'); nul != std::string_view::npos) {
+    return Error(ErrorKind::InvalidArgument,
+                 "malformed JSON: a NUL byte at offset " + std::to_string(nul));
+  }
   json document = json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (!document.is_discarded()) return document;
   ErrorRecorder recorder;

@@ -144,4 +144,19 @@ Status write_tombstone(WriteTxn& txn, TreeInfo& tree, std::string_view id, const
   return {};
 }
 
+Status toss_corrupt(WriteTxn& txn, TreeInfo& tree, std::string_view id, uint64_t timestamp_ns) {
+  MDB_txn* raw = Access::txn(txn);
+  MDB_val key = lmdb::val(id);
+  int rc = mdb_del(raw, tree.live, &key, nullptr);
+  if (rc == MDB_NOTFOUND) {
+    return Error(ErrorKind::NotFound, names::where(tree.name, id) + ": no such nut");
+  }
+  if (rc == 0) rc = del_if_present(raw, tree.dead, id);
+  if (rc != 0) return lmdb::error(rc, names::where(tree.name, id));
+  codec::Header header;
+  header.version = 1;
+  header.timestamp_ns = timestamp_ns;
+  return write_tombstone(txn, tree, id, Current{}, header);
+}
+
 }  // namespace wasm_sandbox::store::detail

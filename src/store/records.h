@@ -45,6 +45,11 @@ Status write_nut(WriteTxn& txn, TreeInfo& tree, std::string_view id, const Curre
 Status write_tombstone(WriteTxn& txn, TreeInfo& tree, std::string_view id, const Current& old,
                        codec::Header header);
 
+// Replaces a live record of `id` that does not decode (its version and feed entry are unknown)
+// with a tombstone of version 1 and `timestamp_ns`. Its old feed entry stays, stale: readers of
+// the feed skip an entry older than its id's record. NotFound if there is no live record.
+Status toss_corrupt(WriteTxn& txn, TreeInfo& tree, std::string_view id, uint64_t timestamp_ns);
+
 // A feed or expiry key: `value` as 8 bytes big-endian (so LMDB's bytewise order is numeric).
 void put_be64(char* out, uint64_t value);
 uint64_t get_be64(const char* in);

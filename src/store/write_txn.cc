@@ -98,7 +98,11 @@ Status WriteTxn::toss(const Tree& tree, std::string_view id) {
   if (auto bad = check_write(state_, tree, id)) return std::move(*bad);
   detail::TreeInfo& info = *Access::info(tree);
   auto old = detail::read_current(txn_, info, id);
-  if (!old.ok()) return std::move(old).error();
+  if (!old.ok()) {
+    if (old.error().kind() != ErrorKind::Io) return std::move(old).error();
+    // A nut that does not decode can still be tossed: otherwise nothing could remove it.
+    return detail::toss_corrupt(*this, info, id, state_->next_timestamp(0));
+  }
   if (old->kind != Current::Live || detail::expired(old->header, detail::now_ns())) {
     return Error(ErrorKind::NotFound, names::where(tree.name(), id) + ": no such nut");
   }

@@ -32,7 +32,9 @@ class StoreBadInput : public StoreDir {
 };
 
 TEST_F(StoreBadInput, MalformedJsonText) {
-  for (std::string_view text : {R"({"v": )", "", "{} {}", "[1,]", "nul", R"({"v": 2)"}) {
+  using namespace std::string_view_literals;
+  for (std::string_view text : {R"({"v": )"sv, ""sv, "{} {}"sv, "[1,]"sv, "nul"sv, R"({"v": 2)"sv,
+                                "{\"v\":2}\0garbage"sv}) {
     auto version = t_->stash_text("k", text);
     ASSERT_FALSE(version.ok()) << text;
     EXPECT_EQ(version.error().kind(), ErrorKind::InvalidArgument);
@@ -122,6 +124,14 @@ TEST_F(StoreCorruption, StoredValuesThatDoNotDecodeAreIoErrorsNamingTheNut) {
   // The rest of the tree is unharmed, and a corrupt nut can be tossed.
   EXPECT_EQ(t.crack("fine")->payload, 1);
   EXPECT_TRUE(t.toss("body").ok());
+  // So can one whose header does not decode; the feed then shows the tombstone, once.
+  EXPECT_TRUE(t.toss("short").ok());
+  EXPECT_FALSE(*t.exists("short"));
+  auto changes = t.changes(0);
+  ASSERT_TRUE(changes.ok()) << changes.error().message();
+  int shorts = 0;
+  for (const Change& change : *changes) shorts += change.nut.id == "short" && change.deleted;
+  EXPECT_EQ(shorts, 1);
 }
 
 }  // namespace
