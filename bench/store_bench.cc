@@ -1,6 +1,7 @@
-// The store's throughput on ~150-byte documents (docs/store.md): stash in memory, stash in
-// batches of 1,000 on a durable (fsynced) store, crack; and the codec choice (MessagePack vs
-// JSON text) in size and decode time.
+// The store's throughput on ~150-byte documents (docs/store.md): stash in memory (with and
+// without a secondary index), stash in batches of 1,000 on a durable (fsynced) store, crack,
+// queries over 10k documents (indexed, scanned); and the codec choice (MessagePack vs JSON
+// text) in size and decode time.
 #include <benchmark/benchmark.h>
 #include <unistd.h>
 
@@ -13,6 +14,8 @@
 namespace {
 
 using wasm_sandbox::store::Batch;
+using wasm_sandbox::store::Op;
+using wasm_sandbox::store::Query;
 using wasm_sandbox::store::Store;
 using wasm_sandbox::store::Tree;
 using json = nlohmann::json;
@@ -102,6 +105,67 @@ void scan_10k(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * 10000);
 }
 BENCHMARK(scan_10k);
+
+// A stash when the tree has one secondary index: on "visits", which changes on every stash
+// (the index entry moves), or on "name", which does not (the index is read, not written).
+// Compare with stash_memory for what an index costs a write.
+void stash_memory_indexed(benchmark::State& state, const char* field) {
+  auto store = Store::open_memory();
+  Tree tree = std::move(store->tree("bench")).value();
+  if (!tree.create_index(field).ok()) state.SkipWithError("create_index failed");
+  json doc = document(0);
+  uint64_t i = 0;
+  for (auto _ : state) {
+    doc["visits"] = i;
+    if (!tree.stash(id(i++ % 100000), doc).ok()) state.SkipWithError("stash failed");
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(i));
+}
+void stash_memory_1_index(benchmark::State& state) { stash_memory_indexed(state, "visits"); }
+void stash_memory_1_index_unchanged(benchmark::State& state) {
+  stash_memory_indexed(state, "name");
+}
+BENCHMARK(stash_memory_1_index);
+BENCHMARK(stash_memory_1_index_unchanged);
+
+// Queries over 10k documents selecting 50 (visits in [5000, 5050)), returned decoded: through
+// an index on "visits", and the same query as a scan of the tree.
+void query_10k(benchmark::State& state, bool indexed) {
+  auto store = Store::open_memory();
+  Tree tree = std::move(store->tree("bench")).value();
+  auto filled = store->batch([&](Batch& batch) {
+    for (uint64_t i = 0; i < 10000; ++i) batch.stash(tree, id(i), document(i));
+  });
+  if (!filled.ok()) state.SkipWithError("fill failed");
+  if (indexed && !tree.create_index("visits").ok()) state.SkipWithError("create_index failed");
+  const Query query = Query().where("visits", Op::Ge, 5000).where("visits", Op::Lt, 5050);
+  if (tree.explain(query)->index.empty() == indexed) state.SkipWithError("unexpected plan");
+  for (auto _ : state) {
+    auto nuts = tree.query(query);
+    if (!nuts.ok() || nuts->size() != 50) state.SkipWithError("wrong result");
+    benchmark::DoNotOptimize(nuts);
+  }
+}
+void query_indexed_10k(benchmark::State& state) { query_10k(state, true); }
+void query_scan_10k(benchmark::State& state) { query_10k(state, false); }
+BENCHMARK(query_indexed_10k);
+BENCHMARK(query_scan_10k);
+
+// The 10 most recent of 10k documents: no index; the scan reads headers only, then decodes 10.
+void query_newest_10_of_10k(benchmark::State& state) {
+  auto store = Store::open_memory();
+  Tree tree = std::move(store->tree("bench")).value();
+  auto filled = store->batch([&](Batch& batch) {
+    for (uint64_t i = 0; i < 10000; ++i) batch.stash(tree, id(i), document(i));
+  });
+  if (!filled.ok()) state.SkipWithError("fill failed");
+  for (auto _ : state) {
+    auto nuts = tree.query(Query().newest(10));
+    if (!nuts.ok() || nuts->size() != 10) state.SkipWithError("wrong result");
+    benchmark::DoNotOptimize(nuts);
+  }
+}
+BENCHMARK(query_newest_10_of_10k);
 
 // The codec choice: bytes and decode time of the same document as MessagePack and as text.
 void decode_msgpack(benchmark::State& state) {

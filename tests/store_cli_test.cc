@@ -125,5 +125,60 @@ TEST_F(StoreCliTest, BadInputIsOneLineAndChangesNothing) {
   EXPECT_EQ(testing::read_file(foreign / "data.mdb"), std::string(70000, 'x'));
 }
 
+TEST_F(StoreCliTest, QueryInItsOrderWithExplainAndCount) {
+  const std::string db = db_.string();
+  for (const char* doc : {R"({"id":"ada","age":36,"tags":["math"]})",
+                          R"({"id":"alan","age":41,"tags":["math","logic"]})",
+                          R"({"id":"grace","age":85,"tags":[]})", R"({"id":"kid"})"}) {
+    ASSERT_EQ(store("put " + db + " people '" + doc + "'").exit_code, 0);
+  }
+  const std::string expr = R"('age >= 30 and tags contains "math" order by age desc')";
+  auto run = store("query " + db + " people " + expr);
+  ASSERT_EQ(run.exit_code, 0) << run.out;
+  std::vector<std::string> ids;
+  for (const std::string& line : lines(run)) ids.push_back(json::parse(line)["id"]);
+  EXPECT_EQ(ids, (std::vector<std::string>{"alan", "ada"}));
+  EXPECT_EQ(lines(run)[0].find("{\"id\":\"alan\",\"version\":1,\"timestamp\":"), 0u);
+
+  auto count = store("query --count " + db + " people 'age exists'");
+  ASSERT_EQ(count.exit_code, 0) << count.out;
+  EXPECT_EQ(count.out, "3\n");
+  auto newest = store("query " + db + " people 'newest 1'");
+  ASSERT_EQ(lines(newest).size(), 1u);
+  EXPECT_EQ(json::parse(lines(newest)[0])["id"], "kid");
+
+  auto scan_plan = store("query --explain " + db + " people " + expr);
+  ASSERT_EQ(scan_plan.exit_code, 0) << scan_plan.out;
+  EXPECT_EQ(scan_plan.out.find("scan of the tree"), 0u) << scan_plan.out;
+
+  // Indexes: create, list, used, dropped.
+  EXPECT_EQ(store("index " + db + " people age").exit_code, 0);
+  auto listed = store("indexes " + db + " people");
+  EXPECT_EQ(listed.out, "age\n");
+  auto index_plan = store("query --explain " + db + " people " + expr);
+  EXPECT_EQ(index_plan.out.find("index `age` range age >= 30"), 0u) << index_plan.out;
+  auto indexed = store("query " + db + " people " + expr);
+  EXPECT_EQ(indexed.out, run.out);
+  EXPECT_EQ(store("unindex " + db + " people age").exit_code, 0);
+  auto again = store("unindex " + db + " people age");
+  EXPECT_EQ(again.exit_code, 1);
+  EXPECT_NE(again.out.find("tree `people`, index `age`: no such index"), std::string::npos)
+      << again.out;
+  EXPECT_EQ(store("indexes " + db + " people").out, "");
+}
+
+TEST_F(StoreCliTest, QueryErrorsNameTheColumn) {
+  const std::string db = db_.string();
+  ASSERT_EQ(store("put " + db + " t '{\"id\":\"a\"}'").exit_code, 0);
+  auto bad = store("query " + db + " t 'age >= '");
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_EQ(bad.out, "wasm-sandbox: " + db +
+                         ": tree `t`: query: at column 8: expected a value after `>=`, found "
+                         "end of input\n");
+  auto bad_field = store("index " + db + " t 'a..b'");
+  EXPECT_EQ(bad_field.exit_code, 2);
+  EXPECT_NE(bad_field.out.find("field `a..b`: empty segment"), std::string::npos) << bad_field.out;
+}
+
 }  // namespace
 }  // namespace wasm_sandbox

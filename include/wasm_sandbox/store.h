@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "wasm_sandbox/result.h"
+#include "wasm_sandbox/store_query.h"
 
 struct MDB_txn;
 
@@ -54,6 +55,9 @@ struct StoreOptions {
   size_t max_document_bytes = size_t{16} << 20;  // 16 MiB
   // How many trees the store can hold (LMDB named databases, besides the internal ones).
   unsigned max_trees = 128;
+  // How many secondary indexes (Tree::create_index) the store can hold, over all trees. Each is
+  // an LMDB named database; one dropped since the store was opened still counts until reopen.
+  unsigned max_indexes = 64;
   // Durable stores only: fsync on every commit. Off trades the last commits on a system crash
   // (never on a process crash) for speed. open_memory() never syncs.
   bool sync = true;
@@ -155,6 +159,16 @@ class ReadTxn {
   // store has applied (0 if none). `peer` is any name up to 400 bytes (pull() uses the peer's
   // store id and tree name). Stored in the store, so it survives reopening.
   Result<uint64_t> checkpoint(const Tree& tree, std::string_view peer) const;
+
+  // --- Queries (store_query.h; docs/store.md, "Queries") ---
+  // The nuts `query` selects, in its order. Uses a secondary index of `tree` when one applies
+  // (explain() says which); the result is the same with or without it. InvalidArgument for a
+  // malformed field path or a Prefix operand that is not a string; Io for a corrupt nut.
+  Result<std::vector<Nut>> query(const Tree& tree, const Query& query) const;
+  // How many nuts query() would return (after skip and take), without decoding them.
+  Result<uint64_t> count(const Tree& tree, const Query& query) const;
+  // How query() would run on this snapshot.
+  Result<Plan> explain(const Tree& tree, const Query& query) const;
 
  protected:
   ReadTxn(detail::StoreState* state, MDB_txn* txn) : state_(state), txn_(txn) {}
@@ -261,6 +275,23 @@ class Tree {
   // (before subscribing, or between two subscriptions) are in changes(): resume from the last
   // seq seen.
   class Subscription subscribe(std::function<void(const Change&)> fn) const;
+
+  // --- Queries and secondary indexes (store_query.h; docs/store.md) ---
+  // ReadTxn::query/count/explain, each on a read transaction of its own.
+  Result<std::vector<Nut>> query(const Query& query) const;
+  Result<uint64_t> count(const Query& query) const;
+  Result<Plan> explain(const Query& query) const;
+  // Indexes the payload field `field` (a path, as in Query) over every nut, in one write
+  // transaction; from then on every stash and toss of the tree keeps it current in the same
+  // transaction, and it persists. Creating an index that exists does nothing. Errors:
+  // InvalidArgument for a malformed path (or over 255 bytes), LimitExceeded past
+  // StoreOptions::max_indexes, Io for a corrupt nut. Must not be called inside write()/batch().
+  Status create_index(std::string_view field) const;
+  // Removes the index on `field` (the same path, in either spelling); NotFound if none.
+  Status drop_index(std::string_view field) const;
+  // The indexed fields, sorted, each in the form create_index took ("a.b", or a JSON pointer
+  // for a path a dotted form cannot spell).
+  std::vector<std::string> indexes() const;
 
  private:
   Tree(std::shared_ptr<detail::StoreState> state, detail::TreeInfo* info);

@@ -101,16 +101,22 @@ struct ServeOptions {
 int run_serve(const ServeOptions& options);
 
 struct StoreCommandOptions {
-  std::string action;  // put, get, del, scan
+  std::string action;  // put, get, del, scan, query, index, unindex, indexes
   std::string db;      // the store's directory
   std::string tree;
-  std::string operand;  // put: the document's JSON text, or "-" for stdin; get, del: the id
-  std::string id;       // put --id: the id (else the document's "id" or "key" field)
-  std::string prefix;   // scan --prefix
+  // put: the document's JSON text, or "-" for stdin; get, del: the id; query: the expression;
+  // index, unindex: the field
+  std::string operand;
+  std::string id;        // put --id: the id (else the document's "id" or "key" field)
+  std::string prefix;    // scan --prefix
+  bool explain = false;  // query --explain: print the plan instead
+  bool count = false;    // query --count: print the number of nuts instead
 };
 // The store from the shell (docs/store.md): put prints {"id","version"}; get prints the nut
 // as one line of JSON (id, version, timestamp, expiry, payload); del prints nothing; scan
-// prints one nut per line, in id order. Exit 1 when a nut is not found, 2 for bad input.
+// prints one nut per line, in id order; query prints the nuts it selects, one per line, in its
+// order (or the plan, or the count); index and unindex print nothing, indexes one field per
+// line. Exit 1 when a nut or index is not found, 2 for bad input.
 int run_store(const StoreCommandOptions& options);
 
 // Prints "wasm-sandbox: MESSAGE" on stderr.

@@ -112,17 +112,22 @@ int main(int argc, char** argv) {
   StoreCommandOptions store;
   auto* store_cmd = app.add_subcommand(
       "store",
-      "The document store: put DB TREE JSON|-, get DB TREE ID, del DB TREE ID, scan DB TREE");
-  store_cmd->add_option("action", store.action, "put, get, del or scan")
+      "The document store: put DB TREE JSON|-, get DB TREE ID, del DB TREE ID, scan DB TREE, "
+      "query DB TREE EXPR, index|unindex DB TREE FIELD, indexes DB TREE");
+  store_cmd
+      ->add_option("action", store.action, "put, get, del, scan, query, index, unindex, indexes")
       ->required()
-      ->check(CLI::IsMember({"put", "get", "del", "scan"}));
+      ->check(CLI::IsMember({"put", "get", "del", "scan", "query", "index", "unindex", "indexes"}));
   store_cmd->add_option("db", store.db, "the store's directory (created by put)")->required();
   store_cmd->add_option("tree", store.tree, "the tree")->required();
   store_cmd->add_option("operand", store.operand,
-                        "put: the document as JSON, or - to read it from stdin; get, del: the id");
+                        "put: the document as JSON, or - to read it from stdin; get, del: the "
+                        "id; query: the expression (docs/store.md); index, unindex: the field");
   store_cmd->add_option("--id", store.id,
                         "put: the document's id (default: its \"id\" or \"key\" field)");
   store_cmd->add_option("--prefix", store.prefix, "scan: only ids starting with this");
+  store_cmd->add_flag("--explain", store.explain, "query: print how it would run");
+  store_cmd->add_flag("--count", store.count, "query: print how many nuts it selects");
 
   try {
     app.parse(argc, argv);

@@ -1,6 +1,6 @@
-// `wasm-sandbox store put|get|del|scan DB TREE ...`: the document store (docs/store.md) from
-// the shell. One line of output per nut, as JSON; errors are one line naming the store, the
-// tree and the id.
+// `wasm-sandbox store put|get|del|scan|query|index|unindex|indexes DB TREE ...`: the document
+// store (docs/store.md) from the shell. One line of output per nut, as JSON; errors are one line
+// naming the store, the tree and the id.
 #include <cstdio>
 #include <iostream>
 #include <iterator>
@@ -62,11 +62,51 @@ int put(store::Tree& tree, const StoreCommandOptions& options) {
   return kExitOk;
 }
 
+int query(store::Tree& tree, const StoreCommandOptions& options) {
+  auto parsed = store::Query::parse(options.operand);
+  if (!parsed) {
+    return fail(options, Error(ErrorKind::InvalidArgument,
+                               "tree `" + options.tree + "`: " + parsed.error().message()));
+  }
+  if (options.explain) {
+    auto plan = tree.explain(*parsed);
+    if (!plan) return fail(options, plan.error());
+    std::printf("%s\n", plan->text.c_str());
+    return kExitOk;
+  }
+  if (options.count) {
+    auto count = tree.count(*parsed);
+    if (!count) return fail(options, count.error());
+    std::printf("%llu\n", static_cast<unsigned long long>(*count));
+    return kExitOk;
+  }
+  auto nuts = tree.query(*parsed);
+  if (!nuts) return fail(options, nuts.error());
+  for (const Nut& nut : *nuts) std::printf("%s\n", nut_line(nut).c_str());
+  return kExitOk;
+}
+
+// index, unindex, indexes.
+int indexes(store::Tree& tree, const StoreCommandOptions& options) {
+  if (options.action == "indexes") {
+    for (const std::string& field : tree.indexes()) std::printf("%s\n", field.c_str());
+    return kExitOk;
+  }
+  Status done = options.action == "index" ? tree.create_index(options.operand)
+                                          : tree.drop_index(options.operand);
+  if (!done) return fail(options, done.error());
+  return kExitOk;
+}
+
 }  // namespace
 
 int run_store(const StoreCommandOptions& options) {
   if ((options.action == "get" || options.action == "del") && options.operand.empty()) {
     print_error("store " + options.action + ": give the id of the nut");
+    return kExitUsage;
+  }
+  if ((options.action == "index" || options.action == "unindex") && options.operand.empty()) {
+    print_error("store " + options.action + ": give the field (a path such as address.city)");
     return kExitUsage;
   }
   // Only put creates a store: reading a path that holds none is an error, not a new store.
@@ -84,6 +124,10 @@ int run_store(const StoreCommandOptions& options) {
     if (!nut) return fail(options, nut.error());
     std::printf("%s\n", nut_line(*nut).c_str());
     return kExitOk;
+  }
+  if (options.action == "query") return query(*tree, options);
+  if (options.action == "index" || options.action == "unindex" || options.action == "indexes") {
+    return indexes(*tree, options);
   }
   if (options.action == "del") {
     if (Status s = tree->toss(options.operand); !s) return fail(options, s.error());

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <string>
 
+#include "store/index.h"
 #include "store/names.h"
 
 namespace wasm_sandbox::store::detail {
@@ -105,6 +106,12 @@ Status write_nut(WriteTxn& txn, TreeInfo& tree, std::string_view id, const Curre
                  codec::Header header, std::string_view body, const nlohmann::json& payload) {
   MDB_txn* raw = Access::txn(txn);
   WriteLog& log = *Access::log(txn);
+  // Secondary indexes first: `old.body` points into a page the writes below may move.
+  const std::string_view* old_body = old.kind == Current::Live ? &old.body : nullptr;
+  if (Status indexed = index_stash(*Access::state(txn), raw, tree, id, old_body, payload);
+      !indexed.ok()) {
+    return indexed;
+  }
   int rc = move_in_feed(raw, log, tree, id, old, &header);
   if (rc == 0 && old.kind == Current::Dead) rc = del_if_present(raw, tree.dead, id);
   if (rc == 0 && header.expires_at_ns) {
@@ -131,6 +138,11 @@ Status write_tombstone(WriteTxn& txn, TreeInfo& tree, std::string_view id, const
   MDB_txn* raw = Access::txn(txn);
   WriteLog& log = *Access::log(txn);
   header.expires_at_ns.reset();
+  if (old.kind == Current::Live) {
+    if (Status indexed = index_toss(*Access::state(txn), raw, tree, id); !indexed.ok()) {
+      return indexed;
+    }
+  }
   int rc = move_in_feed(raw, log, tree, id, old, &header);
   if (rc == 0 && old.kind == Current::Live) rc = del_if_present(raw, tree.live, id);
   if (rc != 0) return lmdb::error(rc, names::where(tree.name, id));
@@ -146,6 +158,10 @@ Status write_tombstone(WriteTxn& txn, TreeInfo& tree, std::string_view id, const
 
 Status toss_corrupt(WriteTxn& txn, TreeInfo& tree, std::string_view id, uint64_t timestamp_ns) {
   MDB_txn* raw = Access::txn(txn);
+  // Finds the nut's index entries however much of it is readable.
+  if (Status indexed = index_toss(*Access::state(txn), raw, tree, id); !indexed.ok()) {
+    return indexed;
+  }
   MDB_val key = lmdb::val(id);
   int rc = mdb_del(raw, tree.live, &key, nullptr);
   if (rc == MDB_NOTFOUND) {

@@ -16,6 +16,7 @@
 #include <random>
 #include <system_error>
 
+#include "store/index.h"
 #include "store/names.h"
 #include "store/nut_codec.h"
 #include "store/records.h"
@@ -164,7 +165,10 @@ Result<Store> open_env(std::filesystem::path path, const StoreOptions& options, 
   if (rc != 0) return lmdb::error(rc, where);
   state->env = lmdb::Env(env);
   rc = mdb_env_set_mapsize(env, options.map_size);
-  if (rc == 0) rc = mdb_env_set_maxdbs(env, options.max_trees * kDatabasesPerTree + 1);
+  // Trees (four databases each), indexes (index.h), and "$meta".
+  if (rc == 0) {
+    rc = mdb_env_set_maxdbs(env, options.max_trees * kDatabasesPerTree + options.max_indexes + 1);
+  }
   if (rc != 0) return lmdb::error(rc, where);
   rc = mdb_env_open(env, state->path.c_str(), flags | MDB_NOTLS, 0644);
   if (rc == MDB_INVALID || rc == MDB_VERSION_MISMATCH) {
@@ -174,6 +178,8 @@ Result<Store> open_env(std::filesystem::path path, const StoreOptions& options, 
   state->max_key_size = static_cast<size_t>(mdb_env_get_maxkeysize(env));
   Status meta = check_meta(*state);
   if (!meta.ok()) return std::move(meta).error();
+  Status indexes = detail::load_indexes(*state);
+  if (!indexes.ok()) return std::move(indexes).error();
   return detail::Access::store(std::move(state));
 }
 
@@ -209,6 +215,12 @@ Result<Tree> Store::tree(std::string_view name) {
     return std::move(busy).error();
   }
   const std::string where = state_->path.string() + ": tree `" + key + "`";
+  // Counted here, not by LMDB: index databases share LMDB's table (StoreOptions::max_indexes).
+  if (state_->trees.size() >= state_->options.max_trees) {
+    return Error(ErrorKind::LimitExceeded, where + ": the store holds StoreOptions::max_trees (" +
+                                               std::to_string(state_->options.max_trees) +
+                                               ") trees already");
+  }
   auto txn = lmdb::Txn::begin(state_->env.get(), /*read_only=*/false);
   if (!txn.ok()) return std::move(txn).error().with_context(where);
   auto info = std::make_unique<detail::TreeInfo>();

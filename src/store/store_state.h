@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "store/index_registry.h"
 #include "store/lmdb_env.h"
 #include "store/reader_pool.h"
 #include "wasm_sandbox/store.h"
@@ -72,6 +73,9 @@ struct StoreState {
   std::mutex subscribers_mutex;  // guards subscribers and next_subscriber; taken after notify
   std::vector<std::shared_ptr<Subscriber>> subscribers;
   uint64_t next_subscriber = 1;
+
+  // Secondary indexes per tree (index.h, index_registry.h).
+  IndexRegistry indexes;
 
   // The last timestamp handed out, so that timestamps never go back or repeat.
   std::atomic<uint64_t> last_timestamp_ns{0};
