@@ -8,11 +8,12 @@ SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Debian packages the build, the tests and the guests need.
 DEPS := cmake ninja-build g++ make wabt tcc libtcc-dev libgtest-dev libgmock-dev \
         libbenchmark-dev libcli11-dev nlohmann-json3-dev libsodium-dev clang lld wasi-libc \
-        libclang-rt-14-dev-wasm32 binaryen libclang-rt-14-dev libcpp-httplib-dev wrk liblmdb-dev
+        libclang-rt-14-dev-wasm32 binaryen libclang-rt-14-dev libcpp-httplib-dev wrk liblmdb-dev \
+        libsqlite3-dev
 # node runs the differential test's V8 side; any node >= 18 on PATH will do.
 DEPS += $(if $(shell command -v node),,nodejs)
 
-.PHONY: all deps configure build test difftest demo bench bench-serve bench-instructions asan tsan test-asan test-tsan \
+.PHONY: all deps configure build test difftest demo bench bench-store bench-serve bench-instructions asan tsan test-asan test-tsan \
         fuzz-build fuzz fuzz-merge fuzz-artifact fuzz-artifact-merge format clean
 
 all: build
@@ -58,6 +59,12 @@ bench: build
 	cmake --build $(BUILD) --target large_guest
 	$(BUILD)/bin/wasm_sandbox_bench --benchmark_min_time=0.2 --benchmark_filter='-^once/'
 	$(BUILD)/bin/wasm_sandbox_kernels
+
+# The store beside SQLite on the same workload (docs/store.md, Performance): medians of three runs.
+bench-store: configure
+	cmake --build $(BUILD) --target store_bench
+	$(BUILD)/bin/store_bench --benchmark_min_time=1 --benchmark_repetitions=3 \
+	  --benchmark_report_aggregates_only=true $(if $(BENCH_FILTER),--benchmark_filter='$(BENCH_FILTER)')
 
 # `wasm-sandbox serve` under wrk on loopback: a trivial function (add.wasm), 2 wrk threads, 64
 # keep-alive connections, 10 s (docs/serve.md). Override with e.g. SERVE_WRK_ARGS="-t2 -c128 -d30s".

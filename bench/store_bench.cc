@@ -1,38 +1,51 @@
-// The store's throughput on ~150-byte documents (docs/store.md): stash in memory (with and
-// without a secondary index), stash in batches of 1,000 on a durable (fsynced) store, crack,
-// queries over 10k documents (indexed, scanned); and the codec choice (MessagePack vs JSON
-// text) in size and decode time.
+// The store's throughput on ~150-byte documents (docs/store.md, Performance): stash in memory,
+// stash in batches of 1,000 on a durable (fsynced) store, point reads in their three forms
+// (crack: an nlohmann::json; crack_raw: the MessagePack bytes; crack_text: JSON text), scans,
+// queries over 10k documents (indexed, scanned), the space 10k documents take; and the codec choice
+// (MessagePack vs JSON text). store_sqlite_bench.cc runs the same workload (store_workload.h) on
+// SQLite: every store/X here has a sqlite/X there.
 #include <benchmark/benchmark.h>
+#include <lmdb.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <string>
 
 #include "store/msgpack_reader.h"
+#include "store/msgpack_text.h"
+#include "store_workload.h"
 #include "wasm_sandbox/store.h"
 
 namespace {
 
+using namespace store_bench;
 using wasm_sandbox::store::Batch;
+using wasm_sandbox::store::NutView;
 using wasm_sandbox::store::Op;
 using wasm_sandbox::store::Query;
+using wasm_sandbox::store::ReadTxn;
 using wasm_sandbox::store::Store;
 using wasm_sandbox::store::Tree;
-using json = nlohmann::json;
 
-// About 150 bytes as JSON text.
-json document(uint64_t i) {
-  return {{"id", "user:" + std::to_string(i)},
-          {"name", "Ada Lovelace"},
-          {"email", "ada@example.org"},
-          {"age", 36},
-          {"active", true},
-          {"score", 98.25},
-          {"tags", {"math", "engines", "poetry"}},
-          {"visits", i}};
+std::filesystem::path temp_dir(const char* what) {
+  return std::filesystem::temp_directory_path() /
+         ("ws-store-bench-" + std::string(what) + "-" + std::to_string(getpid()));
 }
 
-std::string id(uint64_t i) { return "user:" + std::to_string(i); }
+// A memory store holding documents 0..kCount-1 in tree "bench".
+struct Filled {
+  Store store;
+  Tree tree;
+};
+Filled filled_memory_store(benchmark::State& state) {
+  Store store = std::move(Store::open_memory()).value();
+  Tree tree = std::move(store.tree("bench")).value();
+  auto filled = store.batch([&](Batch& batch) {
+    for (uint64_t i = 0; i < kCount; ++i) batch.stash(tree, id(i), document(i));
+  });
+  if (!filled.ok()) state.SkipWithError(filled.error().message().c_str());
+  return {std::move(store), std::move(tree)};
+}
 
 void stash_memory(benchmark::State& state) {
   auto store = Store::open_memory();
@@ -45,11 +58,10 @@ void stash_memory(benchmark::State& state) {
   }
   state.SetItemsProcessed(static_cast<int64_t>(i));
 }
-BENCHMARK(stash_memory);
+BENCHMARK(stash_memory)->Name("store/stash_memory");
 
 void stash_durable_batch_1000(benchmark::State& state) {
-  auto dir =
-      std::filesystem::temp_directory_path() / ("ws-store-bench-" + std::to_string(getpid()));
+  auto dir = temp_dir("durable");
   std::filesystem::remove_all(dir);
   {
     auto store = Store::open(dir);  // sync on: every commit is fsynced
@@ -69,18 +81,12 @@ void stash_durable_batch_1000(benchmark::State& state) {
   }
   std::filesystem::remove_all(dir);
 }
-BENCHMARK(stash_durable_batch_1000)->UseRealTime();
+BENCHMARK(stash_durable_batch_1000)->Name("store/stash_durable_batch_1000")->UseRealTime();
 
-void crack_memory(benchmark::State& state) {
-  auto store = Store::open_memory();
-  Tree tree = std::move(store->tree("bench")).value();
-  constexpr uint64_t kCount = 10000;
-  auto filled = store->batch([&](Batch& batch) {
-    for (uint64_t i = 0; i < kCount; ++i) batch.stash(tree, id(i), document(i));
-  });
-  if (!filled.ok()) state.SkipWithError("fill failed");
-  std::vector<std::string> ids;
-  for (uint64_t i = 0; i < kCount; ++i) ids.push_back(id((i * 7919) % kCount));
+// Point reads, one read transaction each, ids in a scattered order.
+void crack(benchmark::State& state) {
+  auto [store, tree] = filled_memory_store(state);
+  const auto ids = read_order();
   uint64_t i = 0;
   for (auto _ : state) {
     auto nut = tree.crack(ids[i++ % kCount]);
@@ -88,23 +94,217 @@ void crack_memory(benchmark::State& state) {
   }
   state.SetItemsProcessed(static_cast<int64_t>(i));
 }
-BENCHMARK(crack_memory);
+BENCHMARK(crack)->Name("store/crack");
 
-void scan_10k(benchmark::State& state) {
-  auto store = Store::open_memory();
-  Tree tree = std::move(store->tree("bench")).value();
-  auto filled = store->batch([&](Batch& batch) {
-    for (uint64_t i = 0; i < 10000; ++i) batch.stash(tree, id(i), document(i));
-  });
-  if (!filled.ok()) state.SkipWithError("fill failed");
+void crack_raw(benchmark::State& state) {
+  auto [store, tree] = filled_memory_store(state);
+  const auto ids = read_order();
+  uint64_t i = 0;
+  for (auto _ : state) {
+    auto nut = tree.crack_raw(ids[i++ % kCount]);
+    benchmark::DoNotOptimize(nut);
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(i));
+}
+BENCHMARK(crack_raw)->Name("store/crack_raw");
+
+// The document as JSON text (an owned std::string), as sqlite/crack returns it.
+void crack_text(benchmark::State& state) {
+  auto [store, tree] = filled_memory_store(state);
+  const auto ids = read_order();
+  uint64_t i = 0;
+  for (auto _ : state) {
+    std::string text;
+    auto done = tree.crack_view(ids[i++ % kCount],
+                                [&](const NutView& nut) { (void)nut.append_json_text(&text); });
+    benchmark::DoNotOptimize(text);
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(i));
+}
+BENCHMARK(crack_text)->Name("store/crack_text");
+
+// Zero-copy reads, 100 per read transaction: the lookup alone, without a transaction's cost.
+void crack_view_in_txn(benchmark::State& state) {
+  auto [store, tree] = filled_memory_store(state);
+  const auto ids = read_order();
+  uint64_t i = 0;
+  for (auto _ : state) {
+    auto done = store.read([&](const ReadTxn& txn) {
+      for (int n = 0; n < 100; ++n) {
+        auto nut = txn.crack_view(tree, ids[i++ % kCount]);
+        benchmark::DoNotOptimize(nut);
+      }
+    });
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(i));
+}
+BENCHMARK(crack_view_in_txn)->Name("store/crack_view_100_per_txn");
+
+// The floor under every point read: LMDB alone, mdb_get on the same tree (opened straight with
+// LMDB), range(0) per read transaction (reset and renewed, as the store's pool does), nothing
+// decoded or copied. The first get in a transaction also looks the tree up in LMDB's main
+// database (LMDB marks named databases stale on every renew).
+void lmdb_get(benchmark::State& state) {
+  auto dir = temp_dir("lmdb-get");
+  std::filesystem::remove_all(dir);
+  {
+    Store store = std::move(Store::open(dir, {.sync = false})).value();
+    Tree tree = std::move(store.tree("bench")).value();
+    auto filled = store.batch([&](Batch& batch) {
+      for (uint64_t i = 0; i < kCount; ++i) batch.stash(tree, id(i), document(i));
+    });
+    if (!filled.ok()) state.SkipWithError(filled.error().message().c_str());
+  }
+  MDB_env* env = nullptr;
+  MDB_txn* txn = nullptr;
+  MDB_dbi dbi;
+  if (mdb_env_create(&env) != 0 || mdb_env_set_maxdbs(env, 4) != 0 ||
+      mdb_env_open(env, dir.c_str(), MDB_RDONLY, 0644) != 0 ||
+      mdb_txn_begin(env, nullptr, MDB_RDONLY, &txn) != 0 ||
+      mdb_dbi_open(txn, "bench", 0, &dbi) != 0 || mdb_txn_commit(txn) != 0 ||
+      mdb_txn_begin(env, nullptr, MDB_RDONLY, &txn) != 0) {
+    state.SkipWithError("cannot open the environment");
+  }
+  const auto ids = read_order();
+  uint64_t i = 0;
+  const int64_t per_txn = state.range(0);
+  for (auto _ : state) {
+    mdb_txn_reset(txn);
+    mdb_txn_renew(txn);
+    for (int64_t n = 0; n < per_txn; ++n) {
+      const std::string& key = ids[i++ % kCount];
+      MDB_val k{key.size(), const_cast<char*>(key.data())}, v;
+      if (mdb_get(txn, dbi, &k, &v) != 0) state.SkipWithError("missing key");
+      benchmark::DoNotOptimize(v);
+    }
+  }
+  mdb_txn_abort(txn);
+  mdb_env_close(env);
+  std::filesystem::remove_all(dir);
+  state.SetItemsProcessed(static_cast<int64_t>(i));
+}
+BENCHMARK(lmdb_get)->Name("lmdb/get")->ArgName("per_txn")->Arg(1)->Arg(100);
+
+// The fixed cost of a read transaction through the store (pool, renew, reset), nothing read.
+void empty_read(benchmark::State& state) {
+  auto [store, tree] = filled_memory_store(state);
+  for (auto _ : state) {
+    auto done = store.read([](const ReadTxn&) {});
+    benchmark::DoNotOptimize(done);
+  }
+}
+BENCHMARK(empty_read)->Name("store/empty_read_txn");
+
+// The age query (kAgeFrom <= age < kAgeTo: 100 of 10k), returned as JSON text, through an index
+// on "age" and by a scan of the tree; pairs with sqlite/query_age (indexed).
+void query_age(benchmark::State& state, bool indexed) {
+  auto [store, tree] = filled_memory_store(state);
+  if (indexed && !tree.create_index("age").ok()) state.SkipWithError("create_index failed");
+  const Query query = Query().where("age", Op::Ge, kAgeFrom).where("age", Op::Lt, kAgeTo);
+  if (tree.explain(query)->index.empty() == indexed) state.SkipWithError("unexpected plan");
+  size_t found = 0;
+  for (auto _ : state) {
+    auto nuts = tree.query(query);
+    if (!nuts.ok()) state.SkipWithError("query failed");
+    std::vector<std::string> texts;
+    for (const auto& nut : *nuts) texts.push_back(nut.payload.dump());
+    found = texts.size();
+    benchmark::DoNotOptimize(texts);
+  }
+  state.counters["found"] = static_cast<double>(found);
+}
+void query_age_indexed(benchmark::State& state) { query_age(state, true); }
+void query_age_scanned(benchmark::State& state) { query_age(state, false); }
+BENCHMARK(query_age_indexed)->Name("store/query_age");
+BENCHMARK(query_age_scanned)->Name("store/query_age_no_index");
+
+// Every nut decoded into an nlohmann::json.
+void scan(benchmark::State& state) {
+  auto [store, tree] = filled_memory_store(state);
   for (auto _ : state) {
     uint64_t n = 0;
     auto status = tree.scan({}, [&](wasm_sandbox::store::Nut&) { return ++n, true; });
     benchmark::DoNotOptimize(n);
   }
-  state.SetItemsProcessed(state.iterations() * 10000);
+  state.SetItemsProcessed(state.iterations() * kCount);
 }
-BENCHMARK(scan_10k);
+BENCHMARK(scan)->Name("store/scan_10k");
+
+// Every nut rendered as JSON text into one reused buffer (what sqlite/scan_10k does).
+void scan_text(benchmark::State& state) {
+  auto [store, tree] = filled_memory_store(state);
+  std::string text;
+  for (auto _ : state) {
+    uint64_t bytes = 0;
+    auto status = tree.scan_view({}, [&](const NutView& nut) {
+      text.clear();
+      (void)nut.append_json_text(&text);
+      bytes += text.size();
+      return true;
+    });
+    benchmark::DoNotOptimize(bytes);
+  }
+  state.SetItemsProcessed(state.iterations() * kCount);
+}
+BENCHMARK(scan_text)->Name("store/scan_10k_text");
+
+// What kCount documents cost on disk beyond their JSON text (docs/store.md): pages the LMDB
+// environment has allocated (me_last_pgno + 1, so meta pages, the tree catalogue, branch
+// pages and free pages count) times the page size, minus the sum of the documents' compact
+// JSON text sizes. Filled in batches of 1,000 (range(0) = 1000) or one stash per transaction
+// (range(0) = 1), ids in the benchmarks' order.
+void space(benchmark::State& state) {
+  const uint64_t per_txn = static_cast<uint64_t>(state.range(0));
+  uint64_t data = 0;
+  for (uint64_t i = 0; i < kCount; ++i) data += document(i).dump().size();
+  for (auto _ : state) {
+    auto dir = temp_dir("space");
+    std::filesystem::remove_all(dir);
+    {
+      Store store = std::move(Store::open(dir, {.sync = false})).value();
+      Tree tree = std::move(store.tree("bench")).value();
+      for (uint64_t i = 0; i < kCount; i += per_txn) {
+        auto done = store.batch([&](Batch& batch) {
+          for (uint64_t j = i; j < i + per_txn && j < kCount; ++j) {
+            batch.stash(tree, id(j), document(j));
+          }
+        });
+        if (!done.ok()) state.SkipWithError(done.error().message().c_str());
+      }
+    }
+    MDB_env* env = nullptr;
+    MDB_envinfo info;
+    MDB_stat stat;
+    if (mdb_env_create(&env) != 0 || mdb_env_set_maxdbs(env, 4) != 0 ||
+        mdb_env_open(env, dir.c_str(), MDB_RDONLY, 0644) != 0 || mdb_env_info(env, &info) != 0 ||
+        mdb_env_stat(env, &stat) != 0) {
+      state.SkipWithError("cannot read the environment's size");
+    }
+    const double used = static_cast<double>(info.me_last_pgno + 1) * stat.ms_psize;
+    // The tree's own pages, to tell B-tree fill from the rest.
+    MDB_txn* txn = nullptr;
+    MDB_dbi dbi;
+    MDB_stat tree_stat{};
+    if (mdb_txn_begin(env, nullptr, MDB_RDONLY, &txn) == 0) {
+      if (mdb_dbi_open(txn, "bench", 0, &dbi) == 0) mdb_stat(txn, dbi, &tree_stat);
+      mdb_txn_abort(txn);
+    }
+    state.counters["leaf_pages"] = static_cast<double>(tree_stat.ms_leaf_pages);
+    state.counters["branch_pages"] = static_cast<double>(tree_stat.ms_branch_pages);
+    state.counters["pages"] = static_cast<double>(info.me_last_pgno + 1);
+    mdb_env_close(env);
+    std::filesystem::remove_all(dir);
+    state.counters["data_MB"] = static_cast<double>(data) / 1e6;
+    state.counters["used_MB"] = used / 1e6;
+    state.counters["overhead_MB"] = (used - static_cast<double>(data)) / 1e6;
+  }
+}
+BENCHMARK(space)
+    ->Name("store/space_10k")
+    ->Arg(1000)
+    ->Arg(1)
+    ->Iterations(1)
+    ->Unit(benchmark::kMillisecond);
 
 // A stash when the tree has one secondary index: on "visits", which changes on every stash
 // (the index entry moves), or on "name", which does not (the index is read, not written).
@@ -125,8 +325,8 @@ void stash_memory_1_index(benchmark::State& state) { stash_memory_indexed(state,
 void stash_memory_1_index_unchanged(benchmark::State& state) {
   stash_memory_indexed(state, "name");
 }
-BENCHMARK(stash_memory_1_index);
-BENCHMARK(stash_memory_1_index_unchanged);
+BENCHMARK(stash_memory_1_index)->Name("store/stash_memory_1_index");
+BENCHMARK(stash_memory_1_index_unchanged)->Name("store/stash_memory_1_index_unchanged");
 
 // Queries over 10k documents selecting 50 (visits in [5000, 5050)), returned decoded: through
 // an index on "visits", and the same query as a scan of the tree.
@@ -148,8 +348,8 @@ void query_10k(benchmark::State& state, bool indexed) {
 }
 void query_indexed_10k(benchmark::State& state) { query_10k(state, true); }
 void query_scan_10k(benchmark::State& state) { query_10k(state, false); }
-BENCHMARK(query_indexed_10k);
-BENCHMARK(query_scan_10k);
+BENCHMARK(query_indexed_10k)->Name("store/query_indexed_10k");
+BENCHMARK(query_scan_10k)->Name("store/query_scan_10k");
 
 // The 10 most recent of 10k documents: no index; the scan reads headers only, then decodes 10.
 void query_newest_10_of_10k(benchmark::State& state) {
@@ -165,7 +365,7 @@ void query_newest_10_of_10k(benchmark::State& state) {
     benchmark::DoNotOptimize(nuts);
   }
 }
-BENCHMARK(query_newest_10_of_10k);
+BENCHMARK(query_newest_10_of_10k)->Name("store/query_newest_10_of_10k");
 
 // The codec choice: bytes and decode time of the same document as MessagePack and as text.
 void decode_msgpack(benchmark::State& state) {
@@ -173,7 +373,7 @@ void decode_msgpack(benchmark::State& state) {
   for (auto _ : state) benchmark::DoNotOptimize(json::from_msgpack(bytes));
   state.counters["bytes"] = static_cast<double>(bytes.size());
 }
-BENCHMARK(decode_msgpack);
+BENCHMARK(decode_msgpack)->Name("codec/decode_msgpack_nlohmann");
 
 // The store's own reader (src/store/msgpack_reader.h) on the same bytes.
 void decode_msgpack_store(benchmark::State& state) {
@@ -185,32 +385,47 @@ void decode_msgpack_store(benchmark::State& state) {
     benchmark::DoNotOptimize(out);
   }
 }
-BENCHMARK(decode_msgpack_store);
+BENCHMARK(decode_msgpack_store)->Name("codec/decode_msgpack_store");
+
+// MessagePack straight to JSON text (src/store/msgpack_text.h), no DOM.
+void msgpack_to_text(benchmark::State& state) {
+  std::vector<uint8_t> bytes = json::to_msgpack(document(12345));
+  std::string_view view(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+  std::string text;
+  for (auto _ : state) {
+    text.clear();
+    if (!wasm_sandbox::store::msgpack::append_json_text(view, &text)) {
+      state.SkipWithError("render failed");
+    }
+    benchmark::DoNotOptimize(text);
+  }
+}
+BENCHMARK(msgpack_to_text)->Name("codec/msgpack_to_text");
 
 void decode_cbor(benchmark::State& state) {
   std::vector<uint8_t> bytes = json::to_cbor(document(12345));
   for (auto _ : state) benchmark::DoNotOptimize(json::from_cbor(bytes));
   state.counters["bytes"] = static_cast<double>(bytes.size());
 }
-BENCHMARK(decode_cbor);
+BENCHMARK(decode_cbor)->Name("codec/decode_cbor_nlohmann");
 
 void decode_text(benchmark::State& state) {
   std::string text = document(12345).dump();
   for (auto _ : state) benchmark::DoNotOptimize(json::parse(text));
   state.counters["bytes"] = static_cast<double>(text.size());
 }
-BENCHMARK(decode_text);
+BENCHMARK(decode_text)->Name("codec/decode_text");
 
 void encode_msgpack(benchmark::State& state) {
   json doc = document(12345);
   for (auto _ : state) benchmark::DoNotOptimize(json::to_msgpack(doc));
 }
-BENCHMARK(encode_msgpack);
+BENCHMARK(encode_msgpack)->Name("codec/encode_msgpack");
 
 void encode_text(benchmark::State& state) {
   json doc = document(12345);
   for (auto _ : state) benchmark::DoNotOptimize(doc.dump());
 }
-BENCHMARK(encode_text);
+BENCHMARK(encode_text)->Name("codec/encode_text");
 
 }  // namespace

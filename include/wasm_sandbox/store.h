@@ -31,6 +31,7 @@
 #include <string_view>
 #include <vector>
 
+#include "wasm_sandbox/nut_view.h"
 #include "wasm_sandbox/result.h"
 #include "wasm_sandbox/store_query.h"
 
@@ -126,6 +127,8 @@ struct ScanOptions {
 // Called once per nut visited; return false to stop the scan early. The Nut is owned by the
 // scan and reused: copy or move out of it what must outlive the call.
 using ScanCallback = std::function<bool(Nut& nut)>;
+// The same for scan_view(): the NutView is valid only during the call (RawNut::from copies it).
+using ScanViewCallback = std::function<bool(const NutView& nut)>;
 
 class Tree;
 class Subscription;
@@ -169,6 +172,17 @@ class ReadTxn {
   Result<uint64_t> count(const Tree& tree, const Query& query) const;
   // How query() would run on this snapshot.
   Result<Plan> explain(const Tree& tree, const Query& query) const;
+
+  // Raw reads (nut_view.h): the payload as its stored MessagePack, neither decoded nor checked
+  // (NutView/RawNut::payload() and json_text() report corrupt bytes). Errors as crack(), with
+  // Io only for a corrupt header. The nut copied out of the store: an owned value.
+  Result<RawNut> crack_raw(const Tree& tree, std::string_view id) const;
+  // The nut in place, zero-copy: valid until this transaction ends, or (in a WriteTxn) until
+  // its next write.
+  Result<NutView> crack_view(const Tree& tree, std::string_view id) const;
+  // scan() without decoding: the same nuts, in the same order, as NutViews valid during the call.
+  Status scan_view(const Tree& tree, const ScanOptions& options,
+                   const ScanViewCallback& callback) const;
 
  protected:
   ReadTxn(detail::StoreState* state, MDB_txn* txn) : state_(state), txn_(txn) {}
@@ -292,6 +306,13 @@ class Tree {
   // The indexed fields, sorted, each in the form create_index took ("a.b", or a JSON pointer
   // for a path a dotted form cannot spell).
   std::vector<std::string> indexes() const;
+
+  // Raw reads (nut_view.h), each in one read transaction: see ReadTxn::crack_raw.
+  Result<RawNut> crack_raw(std::string_view id) const;
+  // Calls `fn` with the nut in place (zero-copy, valid during the call); crack()'s errors, else
+  // success once `fn` has run.
+  Status crack_view(std::string_view id, const std::function<void(const NutView&)>& fn) const;
+  Status scan_view(const ScanOptions& options, const ScanViewCallback& callback) const;
 
  private:
   Tree(std::shared_ptr<detail::StoreState> state, detail::TreeInfo* info);

@@ -157,21 +157,37 @@ class Reader {
     if (count > static_cast<uint64_t>(end_ - p_) / 2) return Outcome::Bad;
     *out = json::object();
     auto& members = out->get_ref<json::object_t&>();
-    json key;
     for (uint64_t i = 0; i < count; ++i) {
       // Keys must be strings (as nlohmann requires); a repeated key keeps the last value.
-      Outcome outcome = value(&key, depth + 1);
-      if (outcome != Outcome::Ok) return outcome;
-      if (!key.is_string()) return Outcome::Bad;
+      // Read straight into the member's key: no json wrapper allocated and freed per key.
+      if (depth + 1 > kMaxDepth) return Outcome::TooDeep;
+      std::string_view name;
+      if (!key(&name)) return Outcome::Bad;
       // nlohmann writes keys in order: appending at the end then costs no search.
-      std::string& name = key.get_ref<std::string&>();
       json& slot = members.empty() || members.rbegin()->first < name
-                       ? members.emplace_hint(members.end(), std::move(name), json())->second
-                       : members[std::move(name)];
-      outcome = value(&slot, depth + 1);
+                       ? members.emplace_hint(members.end(), name, json())->second
+                       : members[std::string(name)];
+      Outcome outcome = value(&slot, depth + 1);
       if (outcome != Outcome::Ok) return outcome;
     }
     return Outcome::Ok;
+  }
+  // A map key: a MessagePack string (any other type is corrupt), pointing into the input.
+  bool key(std::string_view* name) {
+    uint8_t tag;
+    if (!byte(&tag)) return false;
+    uint64_t size;
+    if (tag >= 0xa0 && tag <= 0xbf) {
+      size = tag & 0x1f;
+    } else if (tag >= 0xd9 && tag <= 0xdb) {
+      if (!uint(size_t{1} << (tag - 0xd9), &size)) return false;
+    } else {
+      return false;
+    }
+    const uint8_t* data;
+    if (!take(size, &data)) return false;
+    *name = std::string_view(reinterpret_cast<const char*>(data), size);
+    return true;
   }
 
   const uint8_t* p_;

@@ -1,6 +1,10 @@
 // Encoding and decoding of nut values (nut_codec.h).
 #include "store/nut_codec.h"
 
+#include <endian.h>
+
+#include <cstring>
+
 #include "store/msgpack_reader.h"
 
 namespace wasm_sandbox::store::codec {
@@ -10,13 +14,14 @@ constexpr uint8_t kHasExpiry = 1;
 constexpr size_t kFixedSize = 25;
 
 void put_u64(char* out, uint64_t v) {
-  for (int i = 0; i < 8; ++i) out[i] = static_cast<char>(v >> (8 * i));
+  v = htole64(v);
+  std::memcpy(out, &v, 8);
 }
 
 uint64_t get_u64(const char* in) {
-  uint64_t v = 0;
-  for (int i = 0; i < 8; ++i) v |= uint64_t(static_cast<uint8_t>(in[i])) << (8 * i);
-  return v;
+  uint64_t v;
+  std::memcpy(&v, in, 8);
+  return le64toh(v);
 }
 
 }  // namespace

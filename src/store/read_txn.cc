@@ -44,25 +44,21 @@ Error tree_error(int rc, MDB_txn* txn, const Tree& tree, const std::string& wher
   return lmdb::error(rc, where);
 }
 
-}  // namespace detail
-
-namespace {
-
-// The stored value of nut `id` in `tree` (pointing into LMDB's pages for the life of `txn`),
-// nullopt if there is none; errors for a tree of another store, a bad id or LMDB's own.
-Result<std::optional<MDB_val>> lookup(detail::StoreState* state, MDB_txn* txn, const Tree& tree,
+Result<std::optional<MDB_val>> lookup(StoreState* state, MDB_txn* txn, const Tree& tree,
                                       std::string_view id) {
-  if (auto bad = detail::check_owner(state, tree)) return std::move(*bad);
+  if (auto bad = check_owner(state, tree)) return std::move(*bad);
   if (auto bad = names::check_id(tree.name(), id, state->max_key_size)) return std::move(*bad);
   MDB_val key = lmdb::val(id);
   MDB_val value;
   const int rc = mdb_get(txn, Access::dbi(tree), &key, &value);
   if (rc == MDB_NOTFOUND) return std::optional<MDB_val>();
-  if (rc != 0) return detail::tree_error(rc, txn, tree, names::where(tree.name(), id));
+  if (rc != 0) return tree_error(rc, txn, tree, names::where(tree.name(), id));
   return std::optional<MDB_val>(value);
 }
 
-}  // namespace
+}  // namespace detail
+
+using detail::lookup;
 
 Result<Nut> ReadTxn::crack(const Tree& tree, std::string_view id) const {
   auto value = lookup(state_, txn_, tree, id);

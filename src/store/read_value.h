@@ -22,4 +22,10 @@ std::optional<Error> decode_nut(std::string_view tree, std::string_view value, N
 // after the (read) transaction's snapshot, which LMDB reports as EINVAL; else lmdb::error().
 Error tree_error(int rc, MDB_txn* txn, const Tree& tree, const std::string& where);
 
+// The stored value of nut `id` in `tree` (pointing into LMDB's pages for the life of `txn`),
+// nullopt if there is none; errors for a tree of another store, a bad id or LMDB's own.
+// Shared by crack/exists (read_txn.cc) and the raw reads (read_raw.cc).
+Result<std::optional<MDB_val>> lookup(StoreState* state, MDB_txn* txn, const Tree& tree,
+                                      std::string_view id);
+
 }  // namespace wasm_sandbox::store::detail

@@ -242,6 +242,7 @@ Result<Tree> Store::tree(std::string_view name) {
   info->last_seq = *last;
   Status committed = txn->commit();
   if (!committed.ok()) return std::move(committed).error().with_context(where);
+  state_->readers.reset_idle();  // idle readers must not pin the old snapshot (reader_pool.h)
   detail::TreeInfo* tree = info.get();
   state_->trees.emplace(key, std::move(info));
   return detail::Access::tree(state_, tree);

@@ -145,6 +145,7 @@ auto with_write(StoreState& state, F&& fn) -> decltype(fn(std::declval<WriteTxn&
   if (!log.changes.empty()) notifying = std::unique_lock(state.notify_mutex);
   Status committed = txn->commit();
   if (!committed.ok()) return std::move(committed).error().with_context(state.path.string());
+  state.readers.reset_idle();  // idle readers must not pin the old snapshot (reader_pool.h)
   publish_log(state, log);
   return result;
 }
