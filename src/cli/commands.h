@@ -119,6 +119,13 @@ struct StoreCommandOptions {
 // line. Exit 1 when a nut or index is not found, 2 for bad input.
 int run_store(const StoreCommandOptions& options);
 
+// `store serve DB [--port P] [--judge J] [--tree T]...` and `store sync DB TREE URL
+// [--remote-tree T] [--judge J] [--push-only|--pull-only]` (docs/store.md, "Sync"), parsed from
+// `argv` = {"store", "serve"|"sync", ...}. serve prints `listening on http://HOST:PORT (store
+// ID)` and serves until SIGINT/SIGTERM; sync prints {"pushed":{...},"pulled":{...}} (sent,
+// taken, kept, duplicate). Exit 1 when the server or the store fails, 2 for bad input.
+int run_store_remote(int argc, char** argv);
+
 // Prints "wasm-sandbox: MESSAGE" on stderr.
 void print_error(const std::string& message);
 

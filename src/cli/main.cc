@@ -1,6 +1,7 @@
 // wasm-sandbox: run, inspect and test WebAssembly modules from the command line.
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <string_view>
 
 #include "cli/commands.h"
 
@@ -35,6 +36,12 @@ void add_safety_options(CLI::App* command, wasm_sandbox::cli::SafetyOptions& opt
 
 int main(int argc, char** argv) {
   using namespace wasm_sandbox::cli;
+  // `store serve|sync` have their own parser (store_sync_command.cc): `store`'s positionals
+  // below would take the words.
+  if (argc >= 3 && std::string_view(argv[1]) == "store" &&
+      (std::string_view(argv[2]) == "serve" || std::string_view(argv[2]) == "sync")) {
+    return run_store_remote(argc - 1, argv + 1);
+  }
   CLI::App app{"wasm-sandbox: run untrusted WebAssembly safely and fast"};
   app.require_subcommand(1);
 
@@ -113,7 +120,9 @@ int main(int argc, char** argv) {
   auto* store_cmd = app.add_subcommand(
       "store",
       "The document store: put DB TREE JSON|-, get DB TREE ID, del DB TREE ID, scan DB TREE, "
-      "query DB TREE EXPR, index|unindex DB TREE FIELD, indexes DB TREE");
+      "query DB TREE EXPR, index|unindex DB TREE FIELD, indexes DB TREE; serve DB, sync DB TREE "
+      "URL "
+      "(see `store serve --help`, `store sync --help`)");
   store_cmd
       ->add_option("action", store.action, "put, get, del, scan, query, index, unindex, indexes")
       ->required()

@@ -41,7 +41,9 @@ int move_in_feed(MDB_txn* txn, WriteLog& log, TreeInfo& tree, std::string_view i
     }
     if (rc != 0) return rc;
   }
-  header->seq = log.next_seq(&tree);
+  auto next = log.next_seq(txn, &tree);
+  if (!next.ok()) return EIO;  // the feed's last key is not 8 bytes
+  header->seq = *next;
   char seq[8];
   put_be64(seq, header->seq);
   MDB_val key = lmdb::val(std::string_view(seq, 8));
@@ -115,7 +117,8 @@ Status write_nut(WriteTxn& txn, TreeInfo& tree, std::string_view id, const Curre
   int rc = move_in_feed(raw, log, tree, id, old, &header);
   if (rc == 0 && old.kind == Current::Dead) rc = del_if_present(raw, tree.dead, id);
   if (rc == 0 && header.expires_at_ns) {
-    MDB_val key = lmdb::val(expiry_key(*header.expires_at_ns, id));
+    const std::string expiry = expiry_key(*header.expires_at_ns, id);
+    MDB_val key = lmdb::val(expiry);
     MDB_val empty{0, nullptr};
     rc = mdb_put(raw, tree.expiry, &key, &empty, 0);
   }

@@ -240,6 +240,7 @@ Result<Tree> Store::tree(std::string_view name) {
   auto last = detail::read_last_seq(txn->get(), *info);
   if (!last.ok()) return std::move(last).error().with_context(state_->path.string());
   info->last_seq = *last;
+  info->last_seq_txnid = mdb_txn_id(txn->get());
   Status committed = txn->commit();
   if (!committed.ok()) return std::move(committed).error().with_context(where);
   state_->readers.reset_idle();  // idle readers must not pin the old snapshot (reader_pool.h)

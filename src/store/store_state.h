@@ -28,9 +28,13 @@ struct TreeInfo {
   MDB_dbi dead = 0;    // `<name>$dead`: id -> tombstone header
   MDB_dbi feed = 0;    // `<name>$feed`: seq (uint64 big-endian) -> id
   MDB_dbi expiry = 0;  // `<name>$expiry`: expiry (uint64 big-endian) + id -> empty
-  // The last sequence number handed out; read and written only inside write transactions (so
-  // under LMDB's writer lock). Read from the feed when the tree is opened.
+  // The last sequence number handed out, and the write transaction (LMDB's id) after which it
+  // was still the feed's last: valid for the next write transaction only if that one's id is
+  // `last_seq_txnid + 1`, that is if nobody (another Store handle, another process) committed
+  // in between; else the next writer reads the feed again. Read and written only inside write
+  // transactions (so under LMDB's writer lock).
   uint64_t last_seq = 0;
+  uint64_t last_seq_txnid = 0;
   // How many subscriptions are live: writes record changes only when this is not 0.
   std::atomic<uint32_t> subscribers{0};
 };
@@ -40,8 +44,9 @@ struct TreeInfo {
 struct WriteLog {
   std::vector<std::pair<TreeInfo*, uint64_t>> seqs;   // tree -> its last seq in this transaction
   std::vector<std::pair<TreeInfo*, Change>> changes;  // only for trees with subscribers
-  // The next sequence number for `tree` in this transaction.
-  uint64_t next_seq(TreeInfo* tree);
+  // The next sequence number for `tree` in write transaction `txn`; an error if the feed
+  // cannot be read.
+  Result<uint64_t> next_seq(MDB_txn* txn, TreeInfo* tree);
 };
 
 struct Subscriber {
@@ -124,8 +129,8 @@ Result<uint64_t> read_last_seq(MDB_txn* txn, const TreeInfo& tree);
 // InvalidArgument if this thread is inside a subscription callback of `state` (a write there
 // would wait for the notification lock the thread holds).
 Status check_not_notifying(const StoreState& state);
-// Before the commit: the trees' cached sequence numbers move on.
-void flush_log(const WriteLog& log);
+// Before the commit of `txn`: the trees' cached sequence numbers move on.
+void flush_log(MDB_txn* txn, const WriteLog& log);
 // After the commit: updates the trees' cached sequence numbers and calls the subscribers.
 void publish_log(StoreState& state, WriteLog& log);
 
@@ -140,7 +145,7 @@ auto with_write(StoreState& state, F&& fn) -> decltype(fn(std::declval<WriteTxn&
   WriteTxn writer = Access::write_txn(&state, txn->get(), &log);
   auto result = fn(writer);
   if (!result.ok()) return result;  // ~Txn aborts
-  flush_log(log);
+  flush_log(txn->get(), log);
   std::unique_lock<std::mutex> notifying;
   if (!log.changes.empty()) notifying = std::unique_lock(state.notify_mutex);
   Status committed = txn->commit();

@@ -16,12 +16,18 @@ thread_local const StoreState* t_notifying = nullptr;
 
 }  // namespace
 
-uint64_t WriteLog::next_seq(TreeInfo* tree) {
+Result<uint64_t> WriteLog::next_seq(MDB_txn* txn, TreeInfo* tree) {
   for (auto& [info, seq] : seqs) {
     if (info == tree) return ++seq;
   }
-  seqs.emplace_back(tree, tree->last_seq + 1);
-  return tree->last_seq + 1;
+  uint64_t last = tree->last_seq;
+  if (mdb_txn_id(txn) != tree->last_seq_txnid + 1) {
+    auto read = read_last_seq(txn, *tree);
+    if (!read.ok()) return read;
+    last = std::max(last, *read);
+  }
+  seqs.emplace_back(tree, last + 1);
+  return last + 1;
 }
 
 Status check_not_notifying(const StoreState& state) {
@@ -30,10 +36,13 @@ Status check_not_notifying(const StoreState& state) {
                state.path.string() + ": a subscription callback cannot write to its own store");
 }
 
-void flush_log(const WriteLog& log) {
+void flush_log(MDB_txn* txn, const WriteLog& log) {
   // Still under the writer lock. Should the commit fail, the next writer starts after numbers
   // nobody used: a gap in the feed, never a number used twice.
-  for (const auto& [tree, seq] : log.seqs) tree->last_seq = seq;
+  for (const auto& [tree, seq] : log.seqs) {
+    tree->last_seq = seq;
+    tree->last_seq_txnid = mdb_txn_id(txn);
+  }
 }
 
 void publish_log(StoreState& state, WriteLog& log) {
