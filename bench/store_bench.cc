@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <optional>
 #include <string>
 
 #include "store/msgpack_reader.h"
@@ -20,11 +21,13 @@ namespace {
 
 using namespace store_bench;
 using wasm_sandbox::store::Batch;
+using wasm_sandbox::store::Durability;
 using wasm_sandbox::store::NutView;
 using wasm_sandbox::store::Op;
 using wasm_sandbox::store::Query;
 using wasm_sandbox::store::ReadTxn;
 using wasm_sandbox::store::Store;
+using wasm_sandbox::store::StoreOptions;
 using wasm_sandbox::store::Tree;
 
 std::filesystem::path temp_dir(const char* what) {
@@ -60,28 +63,85 @@ void stash_memory(benchmark::State& state) {
 }
 BENCHMARK(stash_memory)->Name("store/stash_memory");
 
-void stash_durable_batch_1000(benchmark::State& state) {
-  auto dir = temp_dir("durable");
-  std::filesystem::remove_all(dir);
-  {
-    auto store = Store::open(dir);  // sync on: every commit is fsynced
-    Tree tree = std::move(store->tree("bench")).value();
-    json doc = document(0);
-    uint64_t i = 0;
-    for (auto _ : state) {
-      auto status = store->batch([&](Batch& batch) {
-        for (int n = 0; n < 1000; ++n) {
-          doc["visits"] = i;
-          batch.stash(tree, id(i++ % 100000), doc);
-        }
-      });
-      if (!status.ok()) state.SkipWithError(status.error().message().c_str());
-    }
-    state.SetItemsProcessed(static_cast<int64_t>(i));
+// A durable store in a fresh temporary directory, removed when the benchmark ends.
+class DurableStore {
+ public:
+  explicit DurableStore(Durability durability)
+      : dir_(std::filesystem::temp_directory_path() /
+             ("ws-store-bench-" + std::to_string(getpid()) + "-" + to_string(durability))) {
+    std::filesystem::remove_all(dir_);
+    StoreOptions options;
+    options.durability = durability;  // SyncPeriodically: every second, the default
+    store_ = std::move(Store::open(dir_, options)).value();
+    tree_ = std::move(store_->tree("bench")).value();
   }
-  std::filesystem::remove_all(dir);
+  ~DurableStore() {
+    tree_.reset();
+    store_.reset();  // closes (and, but for NoSync, flushes) before the directory goes
+    std::filesystem::remove_all(dir_);
+  }
+  Store& store() { return *store_; }
+  Tree& tree() { return *tree_; }
+
+ private:
+  std::filesystem::path dir_;
+  std::optional<Store> store_;
+  std::optional<Tree> tree_;
+};
+
+// One stash per transaction, on disk: the cost of a commit in each Durability (wall time, so
+// that the background flush of SyncPeriodically counts).
+void stash_durable_single(benchmark::State& state, Durability durability) {
+  DurableStore durable(durability);
+  json doc = document(0);
+  uint64_t i = 0;
+  for (auto _ : state) {
+    doc["visits"] = i;
+    if (!durable.tree().stash(id(i++ % 100000), doc).ok()) state.SkipWithError("stash failed");
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(i));
 }
-BENCHMARK(stash_durable_batch_1000)->Name("store/stash_durable_batch_1000")->UseRealTime();
+BENCHMARK_CAPTURE(stash_durable_single, sync, Durability::SyncEveryCommit)
+    ->Name("store/stash_durable_single/sync")
+    ->UseRealTime();
+BENCHMARK_CAPTURE(stash_durable_single, sync_but_last, Durability::SyncEveryCommitButLast)
+    ->Name("store/stash_durable_single/sync_but_last")
+    ->UseRealTime();
+BENCHMARK_CAPTURE(stash_durable_single, periodic, Durability::SyncPeriodically)
+    ->Name("store/stash_durable_single/periodic")
+    ->UseRealTime();
+BENCHMARK_CAPTURE(stash_durable_single, none, Durability::NoSync)
+    ->Name("store/stash_durable_single/none")
+    ->UseRealTime();
+
+// Batches of 1,000 stashes, one transaction each.
+void stash_durable_batch_1000(benchmark::State& state, Durability durability) {
+  DurableStore durable(durability);
+  json doc = document(0);
+  uint64_t i = 0;
+  for (auto _ : state) {
+    auto status = durable.store().batch([&](Batch& batch) {
+      for (int n = 0; n < 1000; ++n) {
+        doc["visits"] = i;
+        batch.stash(durable.tree(), id(i++ % 100000), doc);
+      }
+    });
+    if (!status.ok()) state.SkipWithError(status.error().message().c_str());
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(i));
+}
+BENCHMARK_CAPTURE(stash_durable_batch_1000, sync, Durability::SyncEveryCommit)
+    ->Name("store/stash_durable_batch_1000/sync")
+    ->UseRealTime();
+BENCHMARK_CAPTURE(stash_durable_batch_1000, sync_but_last, Durability::SyncEveryCommitButLast)
+    ->Name("store/stash_durable_batch_1000/sync_but_last")
+    ->UseRealTime();
+BENCHMARK_CAPTURE(stash_durable_batch_1000, periodic, Durability::SyncPeriodically)
+    ->Name("store/stash_durable_batch_1000/periodic")
+    ->UseRealTime();
+BENCHMARK_CAPTURE(stash_durable_batch_1000, none, Durability::NoSync)
+    ->Name("store/stash_durable_batch_1000/none")
+    ->UseRealTime();
 
 // Point reads, one read transaction each, ids in a scattered order.
 void crack(benchmark::State& state) {
@@ -148,7 +208,7 @@ void lmdb_get(benchmark::State& state) {
   auto dir = temp_dir("lmdb-get");
   std::filesystem::remove_all(dir);
   {
-    Store store = std::move(Store::open(dir, {.sync = false})).value();
+    Store store = std::move(Store::open(dir, {.durability = Durability::NoSync})).value();
     Tree tree = std::move(store.tree("bench")).value();
     auto filled = store.batch([&](Batch& batch) {
       for (uint64_t i = 0; i < kCount; ++i) batch.stash(tree, id(i), document(i));
@@ -261,7 +321,7 @@ void space(benchmark::State& state) {
     auto dir = temp_dir("space");
     std::filesystem::remove_all(dir);
     {
-      Store store = std::move(Store::open(dir, {.sync = false})).value();
+      Store store = std::move(Store::open(dir, {.durability = Durability::NoSync})).value();
       Tree tree = std::move(store.tree("bench")).value();
       for (uint64_t i = 0; i < kCount; i += per_txn) {
         auto done = store.batch([&](Batch& batch) {
@@ -327,6 +387,8 @@ void stash_memory_1_index_unchanged(benchmark::State& state) {
 }
 BENCHMARK(stash_memory_1_index)->Name("store/stash_memory_1_index");
 BENCHMARK(stash_memory_1_index_unchanged)->Name("store/stash_memory_1_index_unchanged");
+using wasm_sandbox::store::Durability;
+using wasm_sandbox::store::StoreOptions;
 
 // Queries over 10k documents selecting 50 (visits in [5000, 5050)), returned decoded: through
 // an index on "visits", and the same query as a scan of the tree.

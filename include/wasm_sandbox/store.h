@@ -20,6 +20,7 @@
 // into LMDB's pages, so nothing is invalidated by later writes or by closing the store.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
@@ -46,6 +47,32 @@ struct WriteLog;
 struct Access;  // the implementation's door to the private constructors below
 }  // namespace detail
 
+// When a durable store's commits reach the disk (docs/store.md, "Durability"). In every mode a
+// process crash loses nothing: a commit that returned is in the kernel's page cache, and the
+// next open sees it. The modes differ in what an operating-system crash or a power loss loses.
+enum class Durability {
+  // Every commit is flushed before it returns (fdatasync of the data pages, then a synchronous
+  // write of the meta page): nothing that committed is lost. Two flushes per commit.
+  SyncEveryCommit,
+  // Every commit flushes its data pages but not the meta page that makes it current; the next
+  // commit's flush (or closing the store, or Store::flush()) carries it (LMDB's
+  // MDB_NOMETASYNC). An OS crash may undo the last commit, never more, and never leaves a
+  // commit half-done or the file damaged. One flush per commit.
+  SyncEveryCommitButLast,
+  // Commits are not flushed; a background thread flushes every StoreOptions::sync_interval,
+  // and closing the store flushes. An OS crash loses the commits since the last flush, and a
+  // crash between two flushes can leave the file damaged (LMDB's MDB_NOSYNC: the OS may write
+  // pages in any order).
+  SyncPeriodically,
+  // Commits are never flushed by the store, not even on close: only Store::flush() flushes,
+  // else the OS writes pages back when it chooses. An OS crash loses any number of commits
+  // and can leave the file damaged (MDB_NOSYNC). For data that can be rebuilt.
+  NoSync,
+};
+
+// "sync", "sync-but-last", "periodic", "none".
+const char* to_string(Durability durability);
+
 // Knobs, set before open. Defaults are the safe ones.
 struct StoreOptions {
   // LMDB map size: the most the store's file can grow to. A write that would exceed it fails
@@ -59,9 +86,11 @@ struct StoreOptions {
   // How many secondary indexes (Tree::create_index) the store can hold, over all trees. Each is
   // an LMDB named database; one dropped since the store was opened still counts until reopen.
   unsigned max_indexes = 64;
-  // Durable stores only: fsync on every commit. Off trades the last commits on a system crash
-  // (never on a process crash) for speed. open_memory() never syncs.
-  bool sync = true;
+  // Durable stores only: when commits are flushed to the disk (Durability). open_memory()
+  // never flushes and ignores both.
+  Durability durability = Durability::SyncEveryCommit;
+  // Durability::SyncPeriodically: the time between two flushes; must be positive.
+  std::chrono::milliseconds sync_interval{1000};
 };
 
 // One document. An owned value.
@@ -367,12 +396,13 @@ class Store {
   // Errors: Io naming the path (cannot create or open; e.g. a file where the directory should
   // be), InvalidArgument naming the path for a file that is not an LMDB environment, is from an
   // incompatible LMDB, is an LMDB environment that is not a store, or a store in an on-disk
-  // format this build does not read. Opening one directory twice in one process is not
+  // format this build does not read; InvalidArgument for Durability::SyncPeriodically with a
+  // sync_interval that is not positive. Opening one directory twice in one process is not
   // supported (LMDB's rule): share the handle instead.
   static Result<Store> open(const std::filesystem::path& path, const StoreOptions& options = {});
   // A store in a private temporary directory (under $TMPDIR, else /tmp) that is deleted when
   // the store closes; nothing is fsynced (MDB_NOSYNC | MDB_WRITEMAP), so it lives in the page
-  // cache. `options.sync` is ignored.
+  // cache. `options.durability` and `options.sync_interval` are ignored.
   static Result<Store> open_memory(const StoreOptions& options = {});
 
   // The tree called `name`, created if missing. Names are 1 to 64 bytes of [A-Za-z0-9_.-]
@@ -390,6 +420,14 @@ class Store {
 
   // Removes expired nuts from every tree opened through this store so far; returns how many.
   Result<uint64_t> purge_expired();
+
+  // Flushes every commit made so far to the disk now (fdatasync), whatever the durability: a
+  // point of durability for users of SyncPeriodically or NoSync. Errors: Io naming the path;
+  // a failure of the background flush (SyncPeriodically) is kept and returned by this and
+  // every later call. Does nothing for open_memory() stores. Thread-safe, and may run
+  // alongside writes (a commit that has not returned yet may or may not be flushed); inside a
+  // write()/batch() callback it flushes what committed before that transaction.
+  Status flush();
 
   // The directory holding the store (the temporary one for open_memory()).
   const std::filesystem::path& path() const;

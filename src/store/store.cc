@@ -26,6 +26,7 @@ namespace wasm_sandbox::store {
 namespace detail {
 
 StoreState::~StoreState() {
+  syncer.close();  // durability: stop the periodic flush, flush a last time
   readers.close();
   env.close();
   if (temporary) {
@@ -180,13 +181,16 @@ Result<Store> open_env(std::filesystem::path path, const StoreOptions& options, 
   if (!meta.ok()) return std::move(meta).error();
   Status indexes = detail::load_indexes(*state);
   if (!indexes.ok()) return std::move(indexes).error();
+  if (!temporary) state->syncer.start(env, options, where);  // durability.h
   return detail::Access::store(std::move(state));
 }
 
 }  // namespace
 
 Result<Store> Store::open(const std::filesystem::path& path, const StoreOptions& options) {
-  return open_env(path, options, options.sync ? 0 : MDB_NOSYNC, /*temporary=*/false);
+  auto flags = detail::durability_flags(options, path.string());  // durability.h
+  if (!flags.ok()) return std::move(flags).error();
+  return open_env(path, options, *flags, /*temporary=*/false);
 }
 
 Result<Store> Store::open_memory(const StoreOptions& options) {

@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "store/durability.h"
 #include "store/index_registry.h"
 #include "store/lmdb_env.h"
 #include "store/reader_pool.h"
@@ -64,6 +65,9 @@ struct StoreState {
   size_t max_key_size = 511;
   // Declared after env, so destroyed first; ~StoreState also closes it before env.
   lmdb::ReaderPool readers{16};
+  // Durability (durability.h): flushes on demand, periodically, on close. ~StoreState closes
+  // it before env; idle for open_memory().
+  Syncer syncer;
 
   MDB_dbi meta = 0;  // `$meta`, opened on open
   std::string id;    // the store's identity (Store::id())

@@ -115,7 +115,8 @@ TEST_F(StoreBatch, AReadSnapshotDoesNotSeeLaterWrites) {
 
 TEST_F(StoreBatch, ConcurrentWritersAndReaders) {
   StoreOptions options;
-  options.sync = false;  // 1,600 commits: the test is about locking, not the disk
+  // 1,600 commits: the test is about locking, not the disk.
+  options.durability = Durability::NoSync;
   Store store = open(options);
   Tree t = tree(store, "t");
   constexpr int kThreads = 4, kPerThread = 200;

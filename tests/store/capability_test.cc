@@ -22,7 +22,7 @@ class Capability : public StoreDir {
     store_ = open();
   }
   // No fsync per commit: these tests reopen stores, they do not crash the machine.
-  Store open() { return StoreDir::open({.sync = false}); }
+  Store open() { return StoreDir::open({.durability = Durability::NoSync}); }
   StoreCapability grant(std::string_view name_space, GuestQuota quota = {}) {
     auto capability = StoreCapability::create(*store_, "guests", name_space, quota);
     if (!capability.ok()) ADD_FAILURE() << capability.error().message();

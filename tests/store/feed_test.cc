@@ -185,7 +185,7 @@ TEST_F(StoreFeed, ASubscriberCannotWriteToItsStoreButCanRead) {
 
 TEST_F(StoreFeed, ConcurrentWritersDeliverInCommitOrder) {
   StoreOptions options;
-  options.sync = false;
+  options.durability = Durability::NoSync;
   Store store = open(options);
   Tree t = tree(store, "t");
   std::vector<uint64_t> seqs;

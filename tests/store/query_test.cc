@@ -360,7 +360,7 @@ class QueryProperty : public StoreDir, public ::testing::WithParamInterface<unsi
 TEST_P(QueryProperty, IndexesNeverChangeResults) {
   std::mt19937 rng(GetParam());
   StoreOptions options;
-  options.sync = false;  // many small commits; durability is not what this tests
+  options.durability = Durability::NoSync;  // many small commits; durability is not what this tests
   Store store = open(options);
   Tree t = tree(store, "r");
   for (int i = 0; i < 300; ++i) {

@@ -214,7 +214,7 @@ TEST_F(StoreRawRead, ReadsAfterACommitSeeIt) {
 // leave its old pages unreusable and the file would grow by pages per commit.
 TEST_F(StoreRawRead, IdleReadersDoNotKeepWritersFromReusingPages) {
   {
-    Store store = open({.sync = false});
+    Store store = open({.durability = Durability::NoSync});
     Tree t = tree(store, "t");
     const json doc = {{"pad", std::string(1000, 'x')}};
     for (int i = 0; i < 20; ++i) ASSERT_TRUE(t.stash("k" + std::to_string(i), doc).ok());

@@ -35,9 +35,11 @@ class StoreDir : public ::testing::Test {
  protected:
   void SetUp() override {
     const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    std::string name = std::string(info->test_suite_name()) + "-" + info->name();
+    // Parameterized tests are named "Prefix/Suite.Test/Param": one directory, not a nest.
+    for (char& c : name) c = c == '/' ? '_' : c;
     dir_ = std::filesystem::temp_directory_path() /
-           ("ws-store-test-" + std::to_string(getpid()) + "-" + info->test_suite_name() + "-" +
-            info->name());
+           ("ws-store-test-" + std::to_string(getpid()) + "-" + name);
     std::filesystem::remove_all(dir_);
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }

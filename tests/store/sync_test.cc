@@ -164,7 +164,7 @@ TEST_F(StoreSync, TwoStoresEditedConcurrentlyConverge) {
   std::filesystem::path other_dir = dir_.string() + "-other";
   std::filesystem::remove_all(other_dir);
   StoreOptions options;
-  options.sync = false;
+  options.durability = Durability::NoSync;
   Store a = open(options);
   Store b = std::move(Store::open(other_dir, options)).value();
   Tree ta = tree(a, "t");
