@@ -1,10 +1,13 @@
-// `wasm-sandbox store put|get|del|scan`: the document store from the shell, as a user runs it.
+// `wasm-sandbox store put|get|del|scan|changes|purge|query|index`: the document store from the
+// shell, as a user runs it.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "test_util.h"
@@ -94,6 +97,37 @@ TEST_F(StoreCliTest, DelThenGetIsNotFound) {
   EXPECT_EQ(get.exit_code, 1);
   EXPECT_NE(get.out.find("tree `users`, id `bob`: no such nut"), std::string::npos) << get.out;
   EXPECT_EQ(store("del " + db + " users bob").exit_code, 1);
+}
+
+// The feed after a point, tombstones included; an expiry, then a purge.
+TEST_F(StoreCliTest, ChangesExpiryAndPurge) {
+  const std::string db = db_.string();
+  ASSERT_EQ(store("put " + db + " t '{\"id\":\"a\"}'").exit_code, 0);
+  ASSERT_EQ(store("put " + db + " t '{\"id\":\"b\"}'").exit_code, 0);
+  ASSERT_EQ(store("del " + db + " t a").exit_code, 0);
+  auto changes = store("changes " + db + " t");
+  ASSERT_EQ(changes.exit_code, 0) << changes.out;
+  auto feed = lines(changes);
+  ASSERT_EQ(feed.size(), 2u) << changes.out;
+  EXPECT_EQ(json::parse(feed[0])["id"], "b");
+  const json tombstone = json::parse(feed[1]);
+  EXPECT_EQ(tombstone["id"], "a");
+  EXPECT_EQ(tombstone["deleted"], true);
+  EXPECT_EQ(tombstone["seq"], 3);
+  EXPECT_EQ(tombstone["version"], 2);
+  EXPECT_EQ(lines(store("changes --since 2 " + db + " t")).size(), 1u);
+
+  auto put = store("put --expires-in 0.2 " + db + " t '{\"id\":\"brief\"}'");
+  ASSERT_EQ(put.exit_code, 0) << put.out;
+  const json nut = json::parse(store("get " + db + " t brief").out);
+  EXPECT_GT(nut["expiry"].get<uint64_t>(), nut["timestamp"].get<uint64_t>());
+  EXPECT_EQ(store("put --expires-in -1 " + db + " t '{\"id\":\"x\"}'").exit_code, 2);
+  std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  EXPECT_EQ(store("get " + db + " t brief").exit_code, 1);
+  auto purge = store("purge " + db + " t");
+  ASSERT_EQ(purge.exit_code, 0) << purge.out;
+  EXPECT_EQ(json::parse(purge.out), json({{"purged", 1}}));
+  EXPECT_EQ(json::parse(lines(store("changes " + db + " t")).back())["deleted"], true);
 }
 
 TEST_F(StoreCliTest, BadInputIsOneLineAndChangesNothing) {

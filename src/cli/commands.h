@@ -107,16 +107,20 @@ struct StoreCommandOptions {
   // put: the document's JSON text, or "-" for stdin; get, del: the id; query: the expression;
   // index, unindex: the field
   std::string operand;
-  std::string id;        // put --id: the id (else the document's "id" or "key" field)
-  std::string prefix;    // scan --prefix
-  bool explain = false;  // query --explain: print the plan instead
-  bool count = false;    // query --count: print the number of nuts instead
+  std::string id;           // put --id: the id (else the document's "id" or "key" field)
+  std::string prefix;       // scan --prefix
+  double expires_in_s = 0;  // put --expires-in: seconds until the nut expires (0: never)
+  uint64_t since = 0;       // changes --since: the feed after this sequence number
+  bool explain = false;     // query --explain: print the plan instead
+  bool count = false;       // query --count: print the number of nuts instead
 };
 // The store from the shell (docs/store.md): put prints {"id","version"}; get prints the nut
 // as one line of JSON (id, version, timestamp, expiry, payload); del prints nothing; scan
 // prints one nut per line, in id order; query prints the nuts it selects, one per line, in its
 // order (or the plan, or the count); index and unindex print nothing, indexes one field per
-// line. Exit 1 when a nut or index is not found, 2 for bad input.
+// line; changes prints the feed, one change per line (seq, deleted, then get's fields); purge
+// removes expired nuts and prints {"purged": n}. Exit 1 when a nut or index is not found, 2 for
+// bad input.
 int run_store(const StoreCommandOptions& options);
 
 // `store serve DB [--port P] [--judge J] [--tree T]...` and `store sync DB TREE URL

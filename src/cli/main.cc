@@ -120,13 +120,14 @@ int main(int argc, char** argv) {
   auto* store_cmd = app.add_subcommand(
       "store",
       "The document store: put DB TREE JSON|-, get DB TREE ID, del DB TREE ID, scan DB TREE, "
-      "query DB TREE EXPR, index|unindex DB TREE FIELD, indexes DB TREE; serve DB, sync DB TREE "
-      "URL "
-      "(see `store serve --help`, `store sync --help`)");
+      "query DB TREE EXPR, index|unindex DB TREE FIELD, indexes DB TREE, changes DB TREE, "
+      "purge DB TREE; serve DB, sync DB TREE URL (see `store serve --help`, `store sync --help`)");
   store_cmd
-      ->add_option("action", store.action, "put, get, del, scan, query, index, unindex, indexes")
+      ->add_option("action", store.action,
+                   "put, get, del, scan, query, index, unindex, indexes, changes, purge")
       ->required()
-      ->check(CLI::IsMember({"put", "get", "del", "scan", "query", "index", "unindex", "indexes"}));
+      ->check(CLI::IsMember({"put", "get", "del", "scan", "query", "index", "unindex", "indexes",
+                             "changes", "purge"}));
   store_cmd->add_option("db", store.db, "the store's directory (created by put)")->required();
   store_cmd->add_option("tree", store.tree, "the tree")->required();
   store_cmd->add_option("operand", store.operand,
@@ -135,6 +136,12 @@ int main(int argc, char** argv) {
   store_cmd->add_option("--id", store.id,
                         "put: the document's id (default: its \"id\" or \"key\" field)");
   store_cmd->add_option("--prefix", store.prefix, "scan: only ids starting with this");
+  store_cmd
+      ->add_option("--expires-in", store.expires_in_s,
+                   "put: the nut expires this many seconds from now (then reads do not see it)")
+      ->check(CLI::PositiveNumber);
+  store_cmd->add_option("--since", store.since,
+                        "changes: only the feed after this sequence number (default 0: all)");
   store_cmd->add_flag("--explain", store.explain, "query: print how it would run");
   store_cmd->add_flag("--count", store.count, "query: print how many nuts it selects");
 

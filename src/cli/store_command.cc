@@ -1,6 +1,7 @@
 // `wasm-sandbox store put|get|del|scan|query|index|unindex|indexes DB TREE ...`: the document
 // store (docs/store.md) from the shell. One line of output per nut, as JSON; errors are one line
 // naming the store, the tree and the id.
+#include <chrono>
 #include <cstdio>
 #include <iostream>
 #include <iterator>
@@ -56,7 +57,14 @@ int put(store::Tree& tree, const StoreCommandOptions& options) {
     if (!from_document) return fail(options, from_document.error());
     id = std::move(*from_document);
   }
-  auto version = tree.stash(id, *document);
+  store::StashOptions stash;
+  if (options.expires_in_s > 0) {
+    const auto now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+        std::chrono::system_clock::now().time_since_epoch());
+    stash.expires_at_ns =
+        static_cast<uint64_t>(now.count()) + static_cast<uint64_t>(options.expires_in_s * 1e9);
+  }
+  auto version = tree.stash(id, *document, stash);
   if (!version) return fail(options, version.error());
   std::printf("%s\n", nlohmann::json({{"id", id}, {"version", *version}}).dump().c_str());
   return kExitOk;
@@ -128,6 +136,26 @@ int run_store(const StoreCommandOptions& options) {
   if (options.action == "query") return query(*tree, options);
   if (options.action == "index" || options.action == "unindex" || options.action == "indexes") {
     return indexes(*tree, options);
+  }
+  if (options.action == "purge") {
+    auto purged = tree->purge_expired();
+    if (!purged) return fail(options, purged.error());
+    std::printf("{\"purged\":%llu}\n", static_cast<unsigned long long>(*purged));
+    return kExitOk;
+  }
+  if (options.action == "changes") {
+    Status listed;
+    Status read = db->read([&](const store::ReadTxn& txn) {
+      listed = txn.changes(*tree, options.since, 0, [](const store::Change& change) {
+        std::printf("{\"seq\":%llu,\"deleted\":%s,%s\n",
+                    static_cast<unsigned long long>(change.seq), change.deleted ? "true" : "false",
+                    nut_line(change.nut).substr(1).c_str());
+        return true;
+      });
+    });
+    if (!read) return fail(options, read.error());
+    if (!listed) return fail(options, listed.error());
+    return kExitOk;
   }
   if (options.action == "del") {
     if (Status s = tree->toss(options.operand); !s) return fail(options, s.error());
