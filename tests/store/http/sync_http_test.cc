@@ -5,6 +5,7 @@
 #include <httplib.h>
 
 #include <map>
+#include <mutex>
 #include <random>
 #include <thread>
 
@@ -402,13 +403,17 @@ TEST_F(SyncHttp, ClientErrorsNameTheUrlAndTree) {
 // A server that answers with what the protocol does not allow: the client stops with an Io
 // error naming the URL and the tree, and applies nothing of the bad page.
 TEST(SyncHttpReplies, MalformedRepliesAreErrorsAndApplyNothing) {
+  // Set by the test, read by the server's threads.
+  std::mutex replies;
   std::string store_reply = R"({"store":"abc","max_body_bytes":1000000})";
   std::string changes_reply;
   httplib::Server fake;
   fake.Get("/v1/store", [&](const httplib::Request&, httplib::Response& res) {
+    std::lock_guard lock(replies);
     res.set_content(store_reply, "application/json");
   });
   fake.Get(R"(/v1/trees/t/changes)", [&](const httplib::Request&, httplib::Response& res) {
+    std::lock_guard lock(replies);
     res.set_content(changes_reply, "application/json");
   });
   const int port = fake.bind_to_any_port("127.0.0.1");
@@ -447,11 +452,17 @@ TEST(SyncHttpReplies, MalformedRepliesAreErrorsAndApplyNothing) {
            Case{R"({"store":"abc","last_seq":2,"changes":[)" + c1 + R"(,{"id":"b"}]})",
                 "change 1 (id `b`): field `version` is missing"},
        }) {
-    changes_reply = c.reply;
+    {
+      std::lock_guard lock(replies);
+      changes_reply = c.reply;
+    }
     EXPECT_NE(pull_error().find(c.message), std::string::npos) << c.reply;
     EXPECT_EQ(*tree.count(), 0u);
   }
-  store_reply = R"({"max_body_bytes":1})";
+  {
+    std::lock_guard lock(replies);
+    store_reply = R"({"max_body_bytes":1})";
+  }
   EXPECT_NE(pull_error().find("field `store` is missing"), std::string::npos);
   fake.stop();
   serving.join();
