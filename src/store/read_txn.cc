@@ -110,35 +110,22 @@ Result<uint64_t> ReadTxn::count(const Tree& tree) const {
 
 Status ReadTxn::scan(const Tree& tree, const ScanOptions& options,
                      const ScanCallback& callback) const {
-  if (auto bad = detail::check_owner(state_, tree)) return std::move(*bad);
-  const std::string where = "tree `" + tree.name() + "`: scan";
-  MDB_cursor* raw_cursor = nullptr;
-  int opened = mdb_cursor_open(txn_, Access::dbi(tree), &raw_cursor);
-  if (opened != 0) return detail::tree_error(opened, txn_, tree, where);
-  lmdb::Cursor cursor(raw_cursor);
-  const std::string& start = std::max(options.prefix, options.from);
-  MDB_val key = lmdb::val(start);
-  MDB_val value;
-  int rc =
-      start.empty() ? cursor.get(&key, &value, MDB_FIRST) : cursor.get(&key, &value, MDB_SET_RANGE);
+  // scan_view()'s walk (read_raw.cc), each payload decoded.
   Nut nut;
-  size_t visited = 0;
-  const uint64_t now = detail::now_ns();
-  for (; rc == 0; rc = cursor.get(&key, &value, MDB_NEXT)) {
-    std::string_view id = lmdb::view(key);
-    if (!id.starts_with(options.prefix)) break;
-    if (!options.to.empty() && id >= options.to) break;
-    if (options.limit != 0 && visited == options.limit) break;
-    nut.id.assign(id);
-    if (auto bad = detail::decode_nut(tree.name(), lmdb::view(value), &nut)) {
-      return std::move(*bad);
+  std::optional<Error> corrupt;
+  Status scanned = scan_view(tree, options, [&](const NutView& view) {
+    nut.id.assign(view.id);
+    nut.version = view.version;
+    nut.timestamp_ns = view.timestamp_ns;
+    nut.expires_at_ns = view.expires_at_ns;
+    if (!codec::decode_payload(view.msgpack, &nut.payload)) {
+      corrupt = Error(ErrorKind::Io, names::where(tree.name(), view.id) + ": corrupt stored value");
+      return false;
     }
-    if (nut.expires_at_ns && *nut.expires_at_ns <= now) continue;
-    ++visited;
-    if (!callback(nut)) break;
-  }
-  if (rc != 0 && rc != MDB_NOTFOUND) return lmdb::error(rc, where);
-  return {};
+    return callback(nut);
+  });
+  if (corrupt) return std::move(*corrupt);
+  return scanned;
 }
 
 Status ReadTxn::changes(const Tree& tree, uint64_t since, size_t limit,
