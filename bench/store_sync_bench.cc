@@ -8,26 +8,16 @@
 #include <optional>
 #include <string>
 
+#include "store_workload.h"
 #include "wasm_sandbox/store_http.h"
 
 namespace {
 
 using namespace wasm_sandbox::store;
+using store_bench::document;
 using json = nlohmann::json;
 
 constexpr int kChanges = 100'000;
-
-// About 150 bytes as JSON text (as in store_bench.cc).
-json document(uint64_t i) {
-  return {{"id", "user:" + std::to_string(i)},
-          {"name", "Ada Lovelace"},
-          {"email", "ada@example.org"},
-          {"age", 36},
-          {"active", true},
-          {"score", 98.25},
-          {"tags", {"math", "engines", "poetry"}},
-          {"visits", i}};
-}
 
 // A store holding kChanges nuts in tree "t" (a 100k-change feed), written once per process.
 Store& filled_store() {

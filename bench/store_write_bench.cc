@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <string>
 
+#include "store_workload.h"
 #include "wasm_sandbox/store.h"
 
 namespace {
@@ -15,20 +16,7 @@ namespace {
 using wasm_sandbox::store::Batch;
 using wasm_sandbox::store::Store;
 using wasm_sandbox::store::Tree;
-using json = nlohmann::json;
-
-json document(uint64_t i) {
-  return {{"id", "user:" + std::to_string(i)},
-          {"name", "Ada Lovelace"},
-          {"email", "ada@example.org"},
-          {"age", 36},
-          {"active", true},
-          {"score", 98.25},
-          {"tags", {"math", "engines", "poetry"}},
-          {"visits", i}};
-}
-
-std::string id(uint64_t i) { return "user:" + std::to_string(i); }
+using namespace store_bench;
 
 // One LMDB write transaction per put of the document's MessagePack bytes plus a 25-byte header,
 // over 100,000 ids: the least any one-transaction stash on LMDB can cost.

@@ -1,12 +1,10 @@
 // `wasm-sandbox serve --modules DIR [--port N] [--host ADDR] [--threads N] [limits]`: the
 // HTTP server of src/serve/ (docs/serve.md) until SIGINT or SIGTERM.
-#include <pthread.h>
 
-#include <csignal>
 #include <cstdio>
-#include <thread>
 
 #include "cli/commands.h"
+#include "cli/stop_signals.h"
 #include "serve/server.h"
 
 namespace wasm_sandbox::cli {
@@ -32,13 +30,8 @@ int run_serve(const ServeOptions& options) {
   serve_config.threads = options.threads;
   serve_config.engine = *config;
 
-  // SIGINT and SIGTERM are taken by a thread of their own (sigwait), blocked in every other
-  // thread: blocked here, before any thread starts, so each inherits the mask.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  // Before any thread starts (stop_signals.h).
+  const sigset_t stop_signals = block_stop_signals();
 
   std::vector<Error> skipped;
   auto server = serve::Server::create(serve_config, &skipped);
@@ -56,19 +49,7 @@ int run_serve(const ServeOptions& options) {
               (*server)->module_count());
   std::fflush(stdout);
 
-  serve::Server* running = server->get();
-  std::thread signal_waiter([running, stop_signals] {
-    int signal = 0;
-    sigwait(&stop_signals, &signal);
-    running->stop();
-  });
-  running->run();
-  // The waiter may still be inside stop(): the server must outlive it. If run() returned on
-  // its own, the waiter is woken (the signal is blocked everywhere, so only sigwait takes it).
-  pthread_kill(signal_waiter.native_handle(), SIGTERM);
-  signal_waiter.join();
-  std::printf("stopped\n");
-  std::fflush(stdout);
+  run_until_stopped(**server, stop_signals);
   return kExitOk;
 }
 

@@ -2,14 +2,12 @@
 // processes over HTTP (docs/store.md, "Sync"; include/wasm_sandbox/store_http.h). Parsed
 // apart from `store put|get|del|scan` (whose positionals would take the words `serve` and
 // `sync`): main() hands these two over before its own parse.
-#include <pthread.h>
 
 #include <CLI/CLI.hpp>
-#include <csignal>
 #include <cstdio>
-#include <thread>
 
 #include "cli/commands.h"
+#include "cli/stop_signals.h"
 #include "wasm_sandbox/store_http.h"
 
 namespace wasm_sandbox::cli {
@@ -68,13 +66,8 @@ int run_store_serve(const StoreServeOptions& options) {
   config.judge = judge_named(options.judge);
   config.trees = options.trees;
 
-  // SIGINT and SIGTERM are taken by a thread of their own (sigwait), blocked in every other
-  // thread: blocked here, before any thread starts, so each inherits the mask.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  // Before any thread starts (stop_signals.h).
+  const sigset_t stop_signals = block_stop_signals();
 
   auto server = store::SyncServer::create(*db, config);
   if (!server) return fail(options.db, server.error());
@@ -84,19 +77,7 @@ int run_store_serve(const StoreServeOptions& options) {
               db->id().c_str());
   std::fflush(stdout);
 
-  store::SyncServer* running = server->get();
-  std::thread signal_waiter([running, stop_signals] {
-    int signal = 0;
-    sigwait(&stop_signals, &signal);
-    running->stop();
-  });
-  running->run();
-  // The waiter may still be inside stop(): the server must outlive it. If run() returned on
-  // its own, the waiter is woken (the signal is blocked everywhere, so only sigwait takes it).
-  pthread_kill(signal_waiter.native_handle(), SIGTERM);
-  signal_waiter.join();
-  std::printf("stopped\n");
-  std::fflush(stdout);
+  run_until_stopped(**server, stop_signals);
   return kExitOk;
 }
 
