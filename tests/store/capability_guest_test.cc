@@ -4,7 +4,7 @@
 // pointer reach the host, overlapping buffers, namespaces that stay apart.
 #include <cstring>
 
-#include "store/store_test_util.h"
+#include "store/capability_fixture.h"
 #include "wasm_sandbox/guest_data.h"
 #include "wasm_sandbox/store_capability.h"
 #include "wasm_sandbox/wasm_sandbox.h"
@@ -170,21 +170,7 @@ class Guest {
   Memory memory_;
 };
 
-class GuestCapability : public StoreDir {
- protected:
-  void SetUp() override {
-    StoreDir::SetUp();
-    store_ = open();
-  }
-  // No fsync per commit: these tests reopen stores, they do not crash the machine.
-  Store open() { return StoreDir::open({.durability = Durability::NoSync}); }
-  StoreCapability grant(std::string_view name_space, GuestQuota quota = {}) {
-    auto capability = StoreCapability::create(*store_, "guests", name_space, quota);
-    if (!capability.ok()) ADD_FAILURE() << capability.error().message();
-    return std::move(capability).value();
-  }
-  std::optional<Store> store_;
-};
+using GuestCapability = testing::CapabilityFixture;
 
 TEST_F(GuestCapability, PutGetDeleteExistsCountUsage) {
   StoreCapability capability = grant("alice", {.max_bytes = 1000, .max_keys = 10});

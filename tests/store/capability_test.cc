@@ -5,7 +5,7 @@
 #include <random>
 #include <thread>
 
-#include "store/store_test_util.h"
+#include "store/capability_fixture.h"
 #include "wasm_sandbox/store_capability.h"
 
 namespace wasm_sandbox::store {
@@ -15,19 +15,8 @@ using json = nlohmann::json;
 using testing::raw_put;
 using testing::StoreDir;
 
-class Capability : public StoreDir {
+class Capability : public testing::CapabilityFixture {
  protected:
-  void SetUp() override {
-    StoreDir::SetUp();
-    store_ = open();
-  }
-  // No fsync per commit: these tests reopen stores, they do not crash the machine.
-  Store open() { return StoreDir::open({.durability = Durability::NoSync}); }
-  StoreCapability grant(std::string_view name_space, GuestQuota quota = {}) {
-    auto capability = StoreCapability::create(*store_, "guests", name_space, quota);
-    if (!capability.ok()) ADD_FAILURE() << capability.error().message();
-    return std::move(capability).value();
-  }
   // Every nut id in the data tree, as the host sees it.
   std::vector<std::string> raw_ids() {
     std::vector<std::string> ids;
@@ -46,8 +35,6 @@ class Capability : public StoreDir {
     if (!usage.ok()) ADD_FAILURE() << usage.error().message();
     return usage.ok() ? *usage : GuestUsage{};
   }
-
-  std::optional<Store> store_;
 };
 
 TEST_F(Capability, PutGetEraseAndCompactText) {

@@ -31,6 +31,18 @@ inline void raw_put(const std::filesystem::path& dir, const char* db, std::strin
   mdb_env_close(env);
 }
 
+// A change as a peer would send it (squabble(), sync).
+inline Change make_change(std::string id, uint64_t version, uint64_t timestamp,
+                          nlohmann::json payload, bool deleted = false) {
+  Change c;
+  c.nut.id = std::move(id);
+  c.nut.version = version;
+  c.nut.timestamp_ns = timestamp;
+  c.nut.payload = std::move(payload);
+  c.deleted = deleted;
+  return c;
+}
+
 class StoreDir : public ::testing::Test {
  protected:
   void SetUp() override {

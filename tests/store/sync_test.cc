@@ -14,15 +14,10 @@ namespace {
 using json = nlohmann::json;
 using StoreSync = StoreDir;
 
+// A change as a peer would send it.
 Change change(std::string id, uint64_t version, uint64_t timestamp, json payload,
               bool deleted = false) {
-  Change c;
-  c.nut.id = std::move(id);
-  c.nut.version = version;
-  c.nut.timestamp_ns = timestamp;
-  c.nut.payload = std::move(payload);
-  c.deleted = deleted;
-  return c;
+  return testing::make_change(std::move(id), version, timestamp, std::move(payload), deleted);
 }
 
 // Every nut of `tree` as "id:version:timestamp:payload", in id order.

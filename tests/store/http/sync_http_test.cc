@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "store/http/wire.h"
+#include "store/store_test_util.h"
 #include "wasm_sandbox/store_http.h"
 
 namespace wasm_sandbox::store {
@@ -19,15 +20,10 @@ using json = nlohmann::json;
 
 Store memory_store() { return std::move(Store::open_memory()).value(); }
 
+// A change as a peer would send it.
 Change change(std::string id, uint64_t version, uint64_t timestamp, json payload,
               bool deleted = false) {
-  Change c;
-  c.nut.id = std::move(id);
-  c.nut.version = version;
-  c.nut.timestamp_ns = timestamp;
-  c.nut.payload = std::move(payload);
-  c.deleted = deleted;
-  return c;
+  return testing::make_change(std::move(id), version, timestamp, std::move(payload), deleted);
 }
 
 // The payload's MessagePack in hex: exact, whatever the payload holds.
