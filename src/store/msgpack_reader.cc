@@ -8,6 +8,8 @@
 #include <utility>
 #include <vector>
 
+#include "store/msgpack_input.h"
+
 namespace wasm_sandbox::store::msgpack {
 namespace {
 
@@ -15,12 +17,11 @@ using json = nlohmann::json;
 
 enum class Outcome { Ok, Bad, TooDeep };
 
-class Reader {
+class Reader : private Input {
  public:
-  explicit Reader(std::string_view bytes)
-      : p_(reinterpret_cast<const uint8_t*>(bytes.data())), end_(p_ + bytes.size()) {}
+  explicit Reader(std::string_view bytes) : Input(bytes) {}
 
-  bool at_end() const { return p_ == end_; }
+  using Input::at_end;
 
   Outcome value(json* out, int depth) {
     if (depth > kMaxDepth) return Outcome::TooDeep;
@@ -95,26 +96,6 @@ class Reader {
   }
 
  private:
-  bool byte(uint8_t* b) {
-    if (p_ == end_) return false;
-    *b = *p_++;
-    return true;
-  }
-  // A big-endian unsigned integer of `size` bytes.
-  bool uint(size_t size, uint64_t* n) {
-    if (static_cast<size_t>(end_ - p_) < size) return false;
-    uint64_t v = 0;
-    for (size_t i = 0; i < size; ++i) v = (v << 8) | p_[i];
-    p_ += size;
-    *n = v;
-    return true;
-  }
-  bool take(uint64_t size, const uint8_t** data) {
-    if (static_cast<uint64_t>(end_ - p_) < size) return false;
-    *data = p_;
-    p_ += size;
-    return true;
-  }
   Outcome string(uint64_t size, json* out) {
     const uint8_t* data;
     if (!take(size, &data)) return Outcome::Bad;
@@ -189,9 +170,6 @@ class Reader {
     *name = std::string_view(reinterpret_cast<const char*>(data), size);
     return true;
   }
-
-  const uint8_t* p_;
-  const uint8_t* end_;
 };
 
 }  // namespace

@@ -13,6 +13,7 @@
 #include <cstring>
 #include <nlohmann/json.hpp>
 
+#include "store/msgpack_input.h"
 #include "store/msgpack_reader.h"
 
 namespace wasm_sandbox::store::msgpack {
@@ -85,12 +86,11 @@ class TextBuffer {
   char* end_;   // the end of the room: text_'s current size
 };
 
-class Walker {
+class Walker : private Input {
  public:
-  Walker(std::string_view bytes, TextBuffer* out)
-      : p_(reinterpret_cast<const uint8_t*>(bytes.data())), end_(p_ + bytes.size()), out_(out) {}
+  Walker(std::string_view bytes, TextBuffer* out) : Input(bytes), out_(out) {}
 
-  bool at_end() const { return p_ == end_; }
+  using Input::at_end;
 
   Outcome value(int depth) {
     if (depth > kMaxDepth) return Outcome::Fallback;
@@ -164,21 +164,6 @@ class Walker {
   }
 
  private:
-  bool uint(size_t size, uint64_t* n) {
-    if (static_cast<size_t>(end_ - p_) < size) return false;
-    uint64_t v = 0;
-    for (size_t i = 0; i < size; ++i) v = (v << 8) | p_[i];
-    p_ += size;
-    *n = v;
-    return true;
-  }
-  bool take(uint64_t size, const uint8_t** data) {
-    if (static_cast<uint64_t>(end_ - p_) < size) return false;
-    *data = p_;
-    p_ += size;
-    return true;
-  }
-
   Outcome literal(const char* text, size_t size) {
     out_->put(text, size);
     return Outcome::Ok;
@@ -344,8 +329,6 @@ class Walker {
     return Outcome::Ok;
   }
 
-  const uint8_t* p_;
-  const uint8_t* end_;
   TextBuffer* out_;
 };
 
