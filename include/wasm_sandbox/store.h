@@ -125,9 +125,11 @@ struct Change {
 using Judge = std::function<bool(const Change& local, const Change& incoming)>;
 
 namespace judges {
-// The later timestamp wins; ties broken by version, then a tombstone, then payload bytes.
+// The later timestamp wins; ties broken by version, then a tombstone, then payload bytes, then
+// expiry.
 Judge timestamp();
-// The higher version wins; ties broken by timestamp, then a tombstone, then payload bytes.
+// The higher version wins; ties broken by timestamp, then a tombstone, then payload bytes, then
+// expiry.
 Judge version();
 Judge local_wins();   // the local state stays (an id never seen locally is still taken)
 Judge remote_wins();  // the incoming change replaces the local state
@@ -314,7 +316,8 @@ class Tree {
   // Calls `fn` with every change committed to this tree from now on, after its transaction
   // commits, in commit order, on the committing thread (so a slow callback slows writers);
   // until the returned Subscription is destroyed or reset. `fn` must not write to this store
-  // (such writes fail with InvalidArgument) and must not throw. Changes a callback misses
+  // (such writes fail with InvalidArgument), must not throw, and must not subscribe or end a
+  // subscription of this store (that waits for the delivery in progress). Changes a callback misses
   // (before subscribing, or between two subscriptions) are in changes(): resume from the last
   // seq seen.
   class Subscription subscribe(std::function<void(const Change&)> fn) const;

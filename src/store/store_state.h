@@ -135,7 +135,8 @@ Result<uint64_t> read_last_seq(MDB_txn* txn, const TreeInfo& tree);
 Status check_not_notifying(const StoreState& state);
 // Before the commit of `txn`: the trees' cached sequence numbers move on.
 void flush_log(MDB_txn* txn, const WriteLog& log);
-// After the commit: updates the trees' cached sequence numbers and calls the subscribers.
+// After the commit: hands the changes to the subscribers (under the notification lock
+// with_write took before the commit).
 void publish_log(StoreState& state, WriteLog& log);
 
 // Runs `fn(WriteTxn&)` in a new write transaction, committed if it succeeds; returns what it

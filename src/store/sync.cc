@@ -17,11 +17,14 @@ namespace judges {
 namespace {
 
 // The last tie-break of both ordered judges: a tombstone wins over a nut (a delete is not undone
-// by a write it never saw), then the larger payload in MessagePack bytes, so the order is total.
+// by a write it never saw), then the larger payload in MessagePack bytes, then the later expiry
+// (none first), so the order is total.
 bool later_by_content(const Change& local, const Change& incoming) {
   if (local.deleted != incoming.deleted) return incoming.deleted;
-  return nlohmann::json::to_msgpack(incoming.nut.payload) >
-         nlohmann::json::to_msgpack(local.nut.payload);
+  const auto mine = nlohmann::json::to_msgpack(local.nut.payload);
+  const auto theirs = nlohmann::json::to_msgpack(incoming.nut.payload);
+  if (mine != theirs) return theirs > mine;
+  return incoming.nut.expires_at_ns > local.nut.expires_at_ns;
 }
 
 }  // namespace

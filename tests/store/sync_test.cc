@@ -105,6 +105,26 @@ TEST_F(StoreSync, TombstonesTravelAndALateWriteDoesNotResurrect) {
   EXPECT_EQ(t.crack("k")->payload, "newer");
 }
 
+// Two changes equal but for their expiry: both stores keep the same one, whichever came first.
+TEST_F(StoreSync, OrderedJudgesBreakEveryTieTheSameWay) {
+  Store store = open();
+  Tree one = tree(store, "one");
+  Tree two = tree(store, "two");
+  Change plain = change("k", 3, 100, "same");
+  Change expiring = plain;
+  expiring.nut.expires_at_ns = uint64_t{4102444800000000000};
+  for (const Judge& judge : {judges::timestamp(), judges::version()}) {
+    EXPECT_TRUE(judge(plain, expiring));
+    EXPECT_FALSE(judge(expiring, plain));
+  }
+  ASSERT_TRUE(one.squabble(plain, judges::timestamp()).ok());
+  ASSERT_TRUE(one.squabble(expiring, judges::timestamp()).ok());
+  ASSERT_TRUE(two.squabble(expiring, judges::timestamp()).ok());
+  ASSERT_TRUE(two.squabble(plain, judges::timestamp()).ok());
+  EXPECT_EQ(one.crack("k")->expires_at_ns, two.crack("k")->expires_at_ns);
+  EXPECT_TRUE(one.crack("k")->expires_at_ns.has_value());
+}
+
 TEST_F(StoreSync, MalformedIncomingChangesAreRefusedNamingTheNut) {
   Store store = open();
   Tree t = tree(store, "t");
