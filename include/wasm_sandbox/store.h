@@ -253,6 +253,11 @@ class WriteTxn : public ReadTxn {
   // Removes every nut whose expiry is at or before `now_ns`, leaving tombstones; returns how
   // many.
   Result<uint64_t> purge_expired(const Tree& tree, uint64_t now_ns);
+  // Forgets the tombstones of `tree` stamped before `before_ns` (they leave the feed too), but
+  // for one that is the feed's last entry; returns how many. A peer that has not synced since then
+  // may bring such an id back: its older write no longer meets the tombstone that beat it. Choose
+  // `before_ns` older than any peer's last sync.
+  Result<uint64_t> purge_tombstones(const Tree& tree, uint64_t before_ns);
 
   // Sets the sync checkpoint of `tree` for `peer` (ReadTxn::checkpoint). Set it in the
   // transaction that applies the changes, so both commit together or neither does.
@@ -312,6 +317,8 @@ class Tree {
   Result<Outcome> squabble(const Change& incoming, const Judge& judge) const;
   // Removes the nuts that have expired by now; returns how many.
   Result<uint64_t> purge_expired() const;
+  // WriteTxn::purge_tombstones in a transaction of its own.
+  Result<uint64_t> purge_tombstones(uint64_t before_ns) const;
 
   // Calls `fn` with every change committed to this tree from now on, after its transaction
   // commits, in commit order, on the committing thread (so a slow callback slows writers);

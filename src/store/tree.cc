@@ -68,6 +68,10 @@ Result<Outcome> Tree::squabble(const Change& incoming, const Judge& judge) const
   return with_write(*state_, [&](WriteTxn& txn) { return txn.squabble(*this, incoming, judge); });
 }
 
+Result<uint64_t> Tree::purge_tombstones(uint64_t before_ns) const {
+  return with_write(*state_, [&](WriteTxn& txn) { return txn.purge_tombstones(*this, before_ns); });
+}
+
 Result<uint64_t> Tree::purge_expired() const {
   return with_write(*state_,
                     [&](WriteTxn& txn) { return txn.purge_expired(*this, detail::now_ns()); });

@@ -74,6 +74,40 @@ TEST_F(StoreFeed, ATossLeavesATombstoneInTheFeedAndAVersionThatKeepsGrowing) {
   EXPECT_EQ(scanned, (std::vector<std::string>{"a"}));
 }
 
+// Old tombstones can be forgotten: out of the feed, and an older write is then taken again.
+TEST_F(StoreFeed, PurgedTombstonesLeaveTheFeed) {
+  Store store = open();
+  Tree t = tree(store, "t");
+  ASSERT_TRUE(t.stash("a", 1).ok());
+  ASSERT_TRUE(t.stash("b", 2).ok());
+  ASSERT_TRUE(t.stash("c", 3).ok());
+  ASSERT_TRUE(t.toss("a").ok());
+  const uint64_t between = t.changes(0)->back().nut.timestamp_ns + 1;
+  ASSERT_TRUE(t.toss("b").ok());
+  EXPECT_EQ(*t.purge_tombstones(between), 1u);  // a's, not b's (stamped after `between`)
+  EXPECT_EQ(feed_ids(t), (std::vector<std::string>{"c", "b"}));
+  EXPECT_EQ(*t.purge_tombstones(between), 0u);
+  EXPECT_EQ(*t.count(), 1u);
+  EXPECT_EQ(*t.last_seq(), 5u);  // numbers are not reused
+  // The documented cost: a write older than the forgotten toss is no longer refused.
+  Change stale;
+  stale.nut.id = "a";
+  stale.nut.version = 1;
+  stale.nut.timestamp_ns = 1;
+  stale.nut.payload = "old";
+  EXPECT_EQ(*t.squabble(stale, judges::timestamp()), Outcome::Taken);
+  // The feed's last entry is kept, so its number survives reopening: numbers never repeat.
+  ASSERT_TRUE(t.toss("a").ok());
+  const uint64_t last = *t.last_seq();
+  EXPECT_EQ(*t.purge_tombstones(~uint64_t{0}), 1u);  // b's; a's is the last entry
+  EXPECT_EQ(*t.last_seq(), last);
+  // A re-stash of a purged id starts again at version 1 (nothing remembers it).
+  ASSERT_TRUE(t.stash("z", 0).ok());
+  ASSERT_TRUE(t.purge_tombstones(~uint64_t{0}).ok());
+  EXPECT_EQ(*t.stash("a", 9), 1u);
+  EXPECT_EQ(*t.last_seq(), last + 2);
+}
+
 TEST_F(StoreFeed, SequenceNumbersSurviveReopeningAndNeverRepeat) {
   {
     Store store = open();
