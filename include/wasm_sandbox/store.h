@@ -428,6 +428,9 @@ class Store {
   // Runs `fn` and commits its operations as one transaction, or none of them (Batch).
   Status batch(const std::function<void(Batch&)>& fn);
 
+  // The names of the trees the store holds (opened or not), in bytewise order.
+  Result<std::vector<std::string>> trees() const;
+
   // Removes expired nuts from every tree opened through this store so far; returns how many.
   Result<uint64_t> purge_expired();
 

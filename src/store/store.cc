@@ -253,6 +253,31 @@ Result<Tree> Store::tree(std::string_view name) {
   return detail::Access::tree(state_, tree);
 }
 
+Result<std::vector<std::string>> Store::trees() const {
+  // The main database lists every named database: the trees, and their `$...` companions and
+  // `$meta`, which a tree name cannot spell.
+  return detail::with_read(*state_, [&](const ReadTxn& txn) -> Result<std::vector<std::string>> {
+    const std::string where = state_->path.string() + ": listing trees";
+    MDB_txn* raw = detail::Access::txn(txn);
+    MDB_dbi main;
+    int rc = mdb_dbi_open(raw, nullptr, 0, &main);
+    if (rc != 0) return lmdb::error(rc, where);
+    MDB_cursor* raw_cursor = nullptr;
+    rc = mdb_cursor_open(raw, main, &raw_cursor);
+    if (rc != 0) return lmdb::error(rc, where);
+    lmdb::Cursor cursor(raw_cursor);
+    std::vector<std::string> names;
+    MDB_val key, value;
+    for (rc = cursor.get(&key, &value, MDB_FIRST); rc == 0;
+         rc = cursor.get(&key, &value, MDB_NEXT)) {
+      const std::string_view name = lmdb::view(key);
+      if (name.find('$') == std::string_view::npos) names.emplace_back(name);
+    }
+    if (rc != MDB_NOTFOUND) return lmdb::error(rc, where);
+    return names;
+  });
+}
+
 Result<uint64_t> Store::purge_expired() {
   std::vector<Tree> trees;
   {

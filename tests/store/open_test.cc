@@ -51,6 +51,18 @@ TEST_F(StoreOpen, TreeNamesAreValidated) {
   EXPECT_TRUE(store.tree(std::string(64, 'n')).ok());
 }
 
+TEST_F(StoreOpen, TreesAreListedAfterReopeningWithoutTheirCompanions) {
+  {
+    Store store = open();
+    tree(store, "zeta");
+    Tree alpha = tree(store, "alpha");
+    ASSERT_TRUE(alpha.create_index("age").ok());
+    ASSERT_TRUE(alpha.stash("k", {{"age", 1}}).ok());
+  }
+  Store store = open();
+  EXPECT_EQ(*store.trees(), (std::vector<std::string>{"alpha", "zeta"}));
+}
+
 TEST_F(StoreOpen, TooManyTreesIsALimit) {
   StoreOptions options;
   options.max_trees = 2;
