@@ -91,6 +91,10 @@ struct StoreOptions {
   Durability durability = Durability::SyncEveryCommit;
   // Durability::SyncPeriodically: the time between two flushes; must be positive.
   std::chrono::milliseconds sync_interval{1000};
+  // When positive, a thread of the store's own purges expired nuts (Tree::purge_expired) from
+  // every tree opened so far, this often; 0 (the default): only when purge_expired() is
+  // called. Subscribers see those tombstones on that thread. Negative is InvalidArgument.
+  std::chrono::milliseconds expiry_sweep_interval{0};
 };
 
 // One document. An owned value.

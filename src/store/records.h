@@ -45,6 +45,9 @@ Status write_nut(WriteTxn& txn, TreeInfo& tree, std::string_view id, const Curre
 Status write_tombstone(WriteTxn& txn, TreeInfo& tree, std::string_view id, const Current& old,
                        codec::Header header);
 
+// Tombstones for the nuts of `tree` that expire at or before `now_ns`; returns how many.
+Result<uint64_t> purge_expired_nuts(WriteTxn& txn, TreeInfo& tree, uint64_t now_ns);
+
 // Replaces a live record of `id` that does not decode (its version and feed entry are unknown)
 // with a tombstone of version 1 and `timestamp_ns`. Its old feed entry stays, stale: readers of
 // the feed skip an entry older than its id's record. NotFound if there is no live record.

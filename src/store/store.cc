@@ -26,7 +26,8 @@ namespace wasm_sandbox::store {
 namespace detail {
 
 StoreState::~StoreState() {
-  syncer.close();  // durability: stop the periodic flush, flush a last time
+  sweeper.close();  // a sweep writes: before anything it uses goes
+  syncer.close();   // durability: stop the periodic flush, flush a last time
   readers.close();
   env.close();
   if (temporary) {
@@ -150,6 +151,11 @@ Status check_meta(StoreState& state) {
 Result<Store> open_env(std::filesystem::path path, const StoreOptions& options, unsigned flags,
                        bool temporary) {
   const std::string where = path.string();
+  if (options.expiry_sweep_interval.count() < 0) {
+    return Error(ErrorKind::InvalidArgument,
+                 where + ": StoreOptions::expiry_sweep_interval must not be negative (got " +
+                     std::to_string(options.expiry_sweep_interval.count()) + " ms)");
+  }
   auto state = std::make_shared<StoreState>();
   state->path = std::move(path);
   state->options = options;
@@ -182,6 +188,9 @@ Result<Store> open_env(std::filesystem::path path, const StoreOptions& options, 
   Status indexes = detail::load_indexes(*state);
   if (!indexes.ok()) return std::move(indexes).error();
   if (!temporary) state->syncer.start(env, options, where);  // durability.h
+  if (options.expiry_sweep_interval.count() > 0) {
+    state->sweeper.start(state.get(), options.expiry_sweep_interval);  // expiry_sweeper.h
+  }
   return detail::Access::store(std::move(state));
 }
 

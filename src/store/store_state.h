@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "store/durability.h"
+#include "store/expiry_sweeper.h"
 #include "store/index_registry.h"
 #include "store/lmdb_env.h"
 #include "store/reader_pool.h"
@@ -68,6 +69,8 @@ struct StoreState {
   // Durability (durability.h): flushes on demand, periodically, on close. ~StoreState closes
   // it before env; idle for open_memory().
   Syncer syncer;
+  // StoreOptions::expiry_sweep_interval (expiry_sweeper.h); closed first by ~StoreState.
+  ExpirySweeper sweeper;
 
   MDB_dbi meta = 0;  // `$meta`, opened on open
   std::string id;    // the store's identity (Store::id())

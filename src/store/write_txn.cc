@@ -164,10 +164,10 @@ Result<Outcome> WriteTxn::squabble(const Tree& tree, const Change& incoming, con
   return Outcome::Taken;
 }
 
-Result<uint64_t> WriteTxn::purge_expired(const Tree& tree, uint64_t now_ns) {
-  if (auto bad = detail::check_owner(state_, tree)) return std::move(*bad);
-  detail::TreeInfo& info = *Access::info(tree);
-  const std::string where = "tree `" + tree.name() + "`: purging expired nuts";
+Result<uint64_t> detail::purge_expired_nuts(WriteTxn& txn, TreeInfo& info, uint64_t now_ns) {
+  MDB_txn* txn_ = Access::txn(txn);
+  StoreState* state_ = Access::state(txn);
+  const std::string where = "tree `" + info.name + "`: purging expired nuts";
   // Collect first: the writes below move the cursor's database under it.
   std::vector<std::string> ids;
   {
@@ -189,15 +189,20 @@ Result<uint64_t> WriteTxn::purge_expired(const Tree& tree, uint64_t now_ns) {
     auto old = detail::read_current(txn_, info, id);
     if (!old.ok()) return std::move(old).error();
     if (old->kind != Current::Live) {
-      return Error(ErrorKind::Io, names::where(tree.name(), id) + ": expiry entry of no nut");
+      return Error(ErrorKind::Io, names::where(info.name, id) + ": expiry entry of no nut");
     }
     codec::Header header;
     header.version = old->header.version + 1;
     header.timestamp_ns = state_->next_timestamp(old->header.timestamp_ns + 1);
-    Status written = detail::write_tombstone(*this, info, id, *old, header);
+    Status written = detail::write_tombstone(txn, info, id, *old, header);
     if (!written.ok()) return std::move(written).error();
   }
   return uint64_t{ids.size()};
+}
+
+Result<uint64_t> WriteTxn::purge_expired(const Tree& tree, uint64_t now_ns) {
+  if (auto bad = detail::check_owner(state_, tree)) return std::move(*bad);
+  return detail::purge_expired_nuts(*this, *Access::info(tree), now_ns);
 }
 
 Result<uint64_t> WriteTxn::purge_tombstones(const Tree& tree, uint64_t before_ns) {

@@ -167,6 +167,38 @@ TEST_F(StoreFeed, ExpiredNutsAreAbsentToReadsAndPurgedIntoTombstones) {
   EXPECT_EQ(t.crack("kept")->expires_at_ns, std::nullopt);
 }
 
+// With a sweep interval, expired nuts become tombstones without anyone asking; subscribers see
+// them. The wait is generous: this checks that the sweep happens, not how soon.
+TEST_F(StoreFeed, ABackgroundSweepPurgesExpiredNuts) {
+  StoreOptions options;
+  options.expiry_sweep_interval = std::chrono::milliseconds(10);
+  Store store = open(options);
+  Tree t = tree(store, "t");
+  std::atomic<int> tombstones{0};
+  Subscription subscription = t.subscribe([&](const Change& change) {
+    if (change.deleted) ++tombstones;
+  });
+  ASSERT_TRUE(t.stash("brief", 1, {.expires_at_ns = now() + 20'000'000}).ok());
+  ASSERT_TRUE(t.stash("kept", 2).ok());
+  for (int i = 0; i < 1000 && tombstones == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(tombstones, 1);
+  auto last = t.changes(0)->back();
+  EXPECT_EQ(last.nut.id, "brief");
+  EXPECT_TRUE(last.deleted);
+  EXPECT_TRUE(*t.exists("kept"));
+}
+
+TEST_F(StoreFeed, ANegativeSweepIntervalIsRefused) {
+  StoreOptions options;
+  options.expiry_sweep_interval = std::chrono::milliseconds(-1);
+  auto store = Store::open(dir_, options);
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.error().kind(), ErrorKind::InvalidArgument);
+  EXPECT_NE(store.error().message().find("expiry_sweep_interval"), std::string::npos);
+}
+
 TEST_F(StoreFeed, SubscribersSeeEachCommittedChangeInOrderAndNothingAborted) {
   Store store = open();
   Tree t = tree(store, "t");
