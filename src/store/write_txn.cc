@@ -165,16 +165,15 @@ Result<Outcome> WriteTxn::squabble(const Tree& tree, const Change& incoming, con
 }
 
 Result<uint64_t> detail::purge_expired_nuts(WriteTxn& txn, TreeInfo& info, uint64_t now_ns) {
-  MDB_txn* txn_ = Access::txn(txn);
-  StoreState* state_ = Access::state(txn);
+  MDB_txn* raw_txn = Access::txn(txn);
   const std::string where = "tree `" + info.name + "`: purging expired nuts";
   // Collect first: the writes below move the cursor's database under it.
   std::vector<std::string> ids;
   {
-    MDB_cursor* raw = nullptr;
-    int rc = mdb_cursor_open(txn_, info.expiry, &raw);
+    MDB_cursor* raw_cursor = nullptr;
+    int rc = mdb_cursor_open(raw_txn, info.expiry, &raw_cursor);
     if (rc != 0) return lmdb::error(rc, where);
-    lmdb::Cursor cursor(raw);
+    lmdb::Cursor cursor(raw_cursor);
     MDB_val key, value;
     for (rc = cursor.get(&key, &value, MDB_FIRST); rc == 0;
          rc = cursor.get(&key, &value, MDB_NEXT)) {
@@ -186,14 +185,14 @@ Result<uint64_t> detail::purge_expired_nuts(WriteTxn& txn, TreeInfo& info, uint6
     if (rc != 0 && rc != MDB_NOTFOUND) return lmdb::error(rc, where);
   }
   for (const std::string& id : ids) {
-    auto old = detail::read_current(txn_, info, id);
+    auto old = detail::read_current(raw_txn, info, id);
     if (!old.ok()) return std::move(old).error();
     if (old->kind != Current::Live) {
       return Error(ErrorKind::Io, names::where(info.name, id) + ": expiry entry of no nut");
     }
     codec::Header header;
     header.version = old->header.version + 1;
-    header.timestamp_ns = state_->next_timestamp(old->header.timestamp_ns + 1);
+    header.timestamp_ns = Access::state(txn)->next_timestamp(old->header.timestamp_ns + 1);
     Status written = detail::write_tombstone(txn, info, id, *old, header);
     if (!written.ok()) return std::move(written).error();
   }
