@@ -3,6 +3,8 @@
 
 #include <cstdint>
 
+#include "store/msgpack_reader.h"
+
 namespace wasm_sandbox::store::field_path {
 namespace {
 
@@ -248,6 +250,20 @@ Lookup find_msgpack(std::string_view body, const Path& path, std::string_view* v
   *value = std::string_view(reinterpret_cast<const char*>(at),
                             static_cast<size_t>(walker.position() - at));
   return Lookup::Found;
+}
+
+bool decode_field(std::string_view body, const Path& path, std::optional<nlohmann::json>* value) {
+  value->reset();
+  std::string_view bytes;
+  switch (find_msgpack(body, path, &bytes)) {
+    case Lookup::Absent:
+      return true;
+    case Lookup::Corrupt:
+      return false;
+    case Lookup::Found:
+      break;
+  }
+  return msgpack::decode(bytes, &value->emplace());
 }
 
 }  // namespace wasm_sandbox::store::field_path

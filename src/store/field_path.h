@@ -7,6 +7,7 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -38,5 +39,8 @@ enum class Lookup { Found, Absent, Corrupt };
 // when the bytes walked are not valid MessagePack. A repeated key: the last one counts (as
 // when decoding).
 Lookup find_msgpack(std::string_view body, const Path& path, std::string_view* value);
+// The value at `path` in `body`, decoded into *value (nullopt when absent); false when `body`
+// is corrupt.
+bool decode_field(std::string_view body, const Path& path, std::optional<nlohmann::json>* value);
 
 }  // namespace wasm_sandbox::store::field_path

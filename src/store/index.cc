@@ -9,7 +9,6 @@
 #include <vector>
 
 #include "store/index_key.h"
-#include "store/msgpack_reader.h"
 #include "store/names.h"
 #include "store/nut_codec.h"
 #include "store/store_state.h"
@@ -71,19 +70,9 @@ std::string index_db_name(std::string_view tree, std::string_view field) {
 
 bool key_of_body(const StoreState& state, const IndexDef& def, std::string_view body,
                  std::string* key) {
-  std::string_view bytes;
-  switch (field_path::find_msgpack(body, def.path, &bytes)) {
-    case field_path::Lookup::Absent:
-      *key = index_key::encode(nullptr, state.max_key_size);
-      return true;
-    case field_path::Lookup::Corrupt:
-      return false;
-    case field_path::Lookup::Found:
-      break;
-  }
-  nlohmann::json value;
-  if (!msgpack::decode(bytes, &value)) return false;
-  *key = index_key::encode(&value, state.max_key_size);
+  std::optional<nlohmann::json> value;
+  if (!field_path::decode_field(body, def.path, &value)) return false;
+  *key = index_key::encode(value ? &*value : nullptr, state.max_key_size);
   return true;
 }
 

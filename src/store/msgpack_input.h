@@ -37,6 +37,17 @@ class Input {
     return true;
   }
 
+  // The size and subtype of an ext value whose tag is `tag` (fixext 0xd4-0xd8, ext 0xc7-0xc9);
+  // false for any other tag (0xc1, never used) or too few bytes.
+  bool extension(uint8_t tag, uint64_t* size, uint8_t* subtype) {
+    if (tag >= 0xd4 && tag <= 0xd8) {
+      *size = uint64_t{1} << (tag - 0xd4);
+    } else if (tag < 0xc7 || tag > 0xc9 || !uint(size_t{1} << (tag - 0xc7), size)) {
+      return false;
+    }
+    return byte(subtype);
+  }
+
   const uint8_t* p_;
   const uint8_t* end_;
 };

@@ -111,15 +111,8 @@ class Reader : private Input {
   }
   Outcome extension(uint8_t tag, json* out) {
     uint64_t size;
-    if (tag >= 0xd4 && tag <= 0xd8) {
-      size = uint64_t{1} << (tag - 0xd4);
-    } else if (tag >= 0xc7 && tag <= 0xc9) {
-      if (!uint(size_t{1} << (tag - 0xc7), &size)) return Outcome::Bad;
-    } else {
-      return Outcome::Bad;  // 0xc1: never used
-    }
     uint8_t subtype;
-    if (!byte(&subtype)) return Outcome::Bad;
+    if (!Input::extension(tag, &size, &subtype)) return Outcome::Bad;
     return binary(size, subtype, out);
   }
   Outcome array(uint64_t count, json* out, int depth) {

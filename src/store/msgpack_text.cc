@@ -271,15 +271,8 @@ class Walker : private Input {
   }
   Outcome extension(uint8_t tag) {
     uint64_t size;
-    if (tag >= 0xd4 && tag <= 0xd8) {
-      size = uint64_t{1} << (tag - 0xd4);
-    } else if (tag >= 0xc7 && tag <= 0xc9) {
-      if (!uint(size_t{1} << (tag - 0xc7), &size)) return Outcome::Bad;
-    } else {
-      return Outcome::Bad;  // 0xc1: never used
-    }
-    if (p_ == end_) return Outcome::Bad;
-    const uint8_t subtype = *p_++;
+    uint8_t subtype;
+    if (!Input::extension(tag, &size, &subtype)) return Outcome::Bad;
     return binary(size, subtype);
   }
 

@@ -10,7 +10,6 @@
 
 #include "store/field_path.h"
 #include "store/index.h"
-#include "store/msgpack_reader.h"
 #include "store/names.h"
 #include "store/nut_codec.h"
 #include "store/query_plan.h"
@@ -55,11 +54,10 @@ class Runner {
     if (detail::expired(header, now_)) return {};  // absent to every read
     if (header.timestamp_ns < q_.from_ns() || header.timestamp_ns > q_.to_ns()) return {};
     values_.assign(query_.fields.size(), std::nullopt);
-    present_.assign(query_.fields.size(), false);
     loaded_.assign(query_.fields.size(), false);
     for (const Compiled::Test& test : query_.tests) {
       if (!load(test.field, body)) return corrupt(id);
-      const json* value = present_[test.field] ? &*values_[test.field] : nullptr;
+      const json* value = values_[test.field] ? &*values_[test.field] : nullptr;
       if (!value_order::matches(test.condition, value)) return {};
     }
     Match match;
@@ -70,7 +68,7 @@ class Runner {
       if (key.field < 0) continue;
       const auto f = static_cast<size_t>(key.field);
       if (!load(f, body)) return corrupt(id);
-      match.keys.push_back(present_[f] ? values_[f] : std::nullopt);
+      match.keys.push_back(values_[f]);
     }
     out->push_back(std::move(match));
     return {};
@@ -171,19 +169,7 @@ class Runner {
   bool load(size_t f, std::string_view body) {
     if (loaded_[f]) return true;
     loaded_[f] = true;
-    std::string_view bytes;
-    switch (field_path::find_msgpack(body, query_.fields[f], &bytes)) {
-      case field_path::Lookup::Absent:
-        return true;
-      case field_path::Lookup::Corrupt:
-        return false;
-      case field_path::Lookup::Found:
-        break;
-    }
-    values_[f].emplace();
-    if (!msgpack::decode(bytes, &*values_[f])) return false;
-    present_[f] = true;
-    return true;
+    return field_path::decode_field(body, query_.fields[f], &values_[f]);
   }
 
   // The nut `id` (from an index) considered; an index entry without its nut is skipped.
@@ -241,7 +227,7 @@ class Runner {
   const uint64_t now_ = detail::now_ns();  // nuts expired by then are absent
   // Per nut considered: the fields found so far.
   std::vector<std::optional<json>> values_;
-  std::vector<bool> present_, loaded_;
+  std::vector<bool> loaded_;
 };
 
 // The matches of `query` in its order, skip and take applied; and the plan it ran.

@@ -27,24 +27,25 @@ bool later_by_content(const Change& local, const Change& incoming) {
   return incoming.nut.expires_at_ns > local.nut.expires_at_ns;
 }
 
-}  // namespace
-
-Judge timestamp() {
-  return [](const Change& local, const Change& incoming) {
-    auto l = std::tie(local.nut.timestamp_ns, local.nut.version);
-    auto r = std::tie(incoming.nut.timestamp_ns, incoming.nut.version);
+// A judge ordering changes by `rank(change)` (a tuple), then by content.
+template <class Rank>
+Judge ordered_by(Rank rank) {
+  return [rank](const Change& local, const Change& incoming) {
+    const auto l = rank(local);
+    const auto r = rank(incoming);
     if (l != r) return r > l;
     return later_by_content(local, incoming);
   };
 }
 
+}  // namespace
+
+Judge timestamp() {
+  return ordered_by([](const Change& c) { return std::tuple(c.nut.timestamp_ns, c.nut.version); });
+}
+
 Judge version() {
-  return [](const Change& local, const Change& incoming) {
-    auto l = std::tie(local.nut.version, local.nut.timestamp_ns);
-    auto r = std::tie(incoming.nut.version, incoming.nut.timestamp_ns);
-    if (l != r) return r > l;
-    return later_by_content(local, incoming);
-  };
+  return ordered_by([](const Change& c) { return std::tuple(c.nut.version, c.nut.timestamp_ns); });
 }
 
 Judge local_wins() {
