@@ -14,12 +14,6 @@ namespace {
 using json = nlohmann::json;
 using StoreFeed = StoreDir;
 
-uint64_t now() {
-  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                   std::chrono::system_clock::now().time_since_epoch())
-                                   .count());
-}
-
 std::vector<std::string> feed_ids(const Tree& tree, uint64_t since = 0) {
   std::vector<std::string> ids;
   const std::vector<Change> changes = tree.changes(since).value();
@@ -141,8 +135,8 @@ TEST_F(StoreFeed, AnAbortedTransactionUsesNoSequenceNumbers) {
 TEST_F(StoreFeed, ExpiredNutsAreAbsentToReadsAndPurgedIntoTombstones) {
   Store store = open();
   Tree t = tree(store, "t");
-  const uint64_t past = now() - 1;
-  const uint64_t future = now() + uint64_t{3600} * 1000000000;
+  const uint64_t past = now_ns() - 1;
+  const uint64_t future = now_ns() + uint64_t{3600} * 1000000000;
   ASSERT_TRUE(t.stash("gone", 1, {.expires_at_ns = past}).ok());
   ASSERT_TRUE(t.stash("kept", 2, {.expires_at_ns = future}).ok());
   ASSERT_TRUE(t.stash("plain", 3).ok());
@@ -178,7 +172,7 @@ TEST_F(StoreFeed, ABackgroundSweepPurgesExpiredNuts) {
   Subscription subscription = t.subscribe([&](const Change& change) {
     if (change.deleted) ++tombstones;
   });
-  ASSERT_TRUE(t.stash("brief", 1, {.expires_at_ns = now() + 20'000'000}).ok());
+  ASSERT_TRUE(t.stash("brief", 1, {.expires_at_ns = now_ns() + 20'000'000}).ok());
   ASSERT_TRUE(t.stash("kept", 2).ok());
   for (int i = 0; i < 1000 && tombstones == 0; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));

@@ -6,15 +6,10 @@
 namespace wasm_sandbox::store {
 namespace {
 
+using testing::now_ns;
 using testing::StoreDir;
 using StoreNut = StoreDir;
 using json = nlohmann::json;
-
-uint64_t now_ns() {
-  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                   std::chrono::system_clock::now().time_since_epoch())
-                                   .count());
-}
 
 TEST_F(StoreNut, StashThenCrackReturnsTheDocument) {
   Store store = open();

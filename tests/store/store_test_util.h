@@ -5,6 +5,7 @@
 #include <lmdb.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 #include <string>
 
@@ -29,6 +30,13 @@ inline void raw_put(const std::filesystem::path& dir, const char* db, std::strin
   ASSERT_EQ(mdb_put(txn, dbi, &k, &v, 0), 0);
   ASSERT_EQ(mdb_txn_commit(txn), 0);
   mdb_env_close(env);
+}
+
+// Now, in ns since the Unix epoch (the clock nut timestamps come from).
+inline uint64_t now_ns() {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                   std::chrono::system_clock::now().time_since_epoch())
+                                   .count());
 }
 
 // A change as a peer would send it (squabble(), sync).
