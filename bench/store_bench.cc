@@ -63,6 +63,31 @@ void stash_memory(benchmark::State& state) {
 }
 BENCHMARK(stash_memory)->Name("store/stash_memory");
 
+// Threads stashing into one memory store at once, each its own ids, one stash per call: the
+// stashes of threads that arrive while a group commits share the next transaction.
+// One thread's share of the threaded benchmarks: its own 50,000 ids, one stash per call.
+void stash_from_threads(benchmark::State& state, const Tree& tree) {
+  json doc = document(0);
+  const std::string prefix = "t" + std::to_string(state.thread_index()) + ":";
+  uint64_t i = 0;
+  for (auto _ : state) {
+    doc["visits"] = i;
+    if (!tree.stash(prefix + id(i++ % 50000), doc).ok()) state.SkipWithError("stash failed");
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(i));
+}
+void stash_memory_threads(benchmark::State& state) {
+  static Store store = std::move(Store::open_memory()).value();
+  static Tree tree = std::move(store.tree("bench")).value();
+  stash_from_threads(state, tree);
+}
+BENCHMARK(stash_memory_threads)
+    ->Name("store/stash_memory_threads")
+    ->Threads(1)
+    ->Threads(2)
+    ->Threads(4)
+    ->UseRealTime();
+
 // A durable store in a fresh temporary directory, removed when the benchmark ends.
 class DurableStore {
  public:
@@ -112,6 +137,19 @@ BENCHMARK_CAPTURE(stash_durable_single, periodic, Durability::SyncPeriodically)
     ->UseRealTime();
 BENCHMARK_CAPTURE(stash_durable_single, none, Durability::NoSync)
     ->Name("store/stash_durable_single/none")
+    ->UseRealTime();
+
+// Threads stashing one at a time each into one store that fsyncs every commit: grouped writes
+// share commits, so they share fsyncs (docs/store.md, "Group commit").
+void stash_durable_threads(benchmark::State& state) {
+  static DurableStore durable(Durability::SyncEveryCommit);
+  stash_from_threads(state, durable.tree());
+}
+BENCHMARK(stash_durable_threads)
+    ->Name("store/stash_durable_threads/sync")
+    ->Threads(1)
+    ->Threads(4)
+    ->Threads(16)
     ->UseRealTime();
 
 // Batches of 1,000 stashes, one transaction each.
@@ -176,9 +214,8 @@ void crack_view(benchmark::State& state) {
   uint64_t i = 0;
   uint64_t seen = 0;
   for (auto _ : state) {
-    auto done = tree.crack_view(ids[i++ % kCount], [&](const NutView& nut) {
-      seen += nut.version + nut.msgpack.size();
-    });
+    auto done = tree.crack_view(
+        ids[i++ % kCount], [&](const NutView& nut) { seen += nut.version + nut.msgpack.size(); });
     if (!done.ok()) state.SkipWithError("crack_view failed");
   }
   benchmark::DoNotOptimize(seen);

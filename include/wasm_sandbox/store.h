@@ -10,11 +10,14 @@
 //
 // Thread safety: Store, Tree and every method on them may be used from any number of threads at
 // once. Reads run in parallel on LMDB snapshots; writes (stash, toss, batch, write) take LMDB's
-// single writer lock, one at a time. A write inside a write()/batch() callback must go through
-// the transaction it was given: calling Store::tree(), Tree::stash/toss, write() or batch() from
-// inside a write()/batch() callback on the same thread deadlocks (LMDB's writer lock is not
-// re-entrant). ReadTxn, WriteTxn and Batch objects live only for the callback they are passed to
-// and must not be shared between threads.
+// single writer lock, one at a time. Tree::stash, stash_text and toss called by several threads
+// at once are committed in groups: the writes queued while one group commits share the next
+// transaction and its commit (its fsync, on a durable store), each with its own result (a write
+// that fails leaves the others of its group committed as if alone). A write inside a
+// write()/batch() callback must go through the transaction it was given: calling Store::tree(),
+// Tree::stash/toss, write() or batch() from inside a write()/batch() callback on the same thread
+// deadlocks (LMDB's writer lock is not re-entrant). ReadTxn, WriteTxn and Batch objects live only
+// for the callback they are passed to and must not be shared between threads.
 //
 // Lifetimes: every value returned (Nut, ids, payloads) is owned by the caller; nothing points
 // into LMDB's pages, so nothing is invalidated by later writes or by closing the store.
@@ -299,7 +302,9 @@ class Batch {
 };
 
 // A named tree of nuts: a cheap, copyable handle that keeps its Store open. Each method runs in
-// its own LMDB transaction (see WriteTxn/ReadTxn for what each does and its errors).
+// its own LMDB transaction (see WriteTxn/ReadTxn for what each does and its errors), but for
+// stash, stash_text and toss from threads writing at once, which may share one (grouped writes,
+// at the top of this file).
 class Tree {
  public:
   const std::string& name() const;
@@ -325,7 +330,8 @@ class Tree {
   Result<uint64_t> purge_tombstones(uint64_t before_ns) const;
 
   // Calls `fn` with every change committed to this tree from now on, after its transaction
-  // commits, in commit order, on the committing thread (so a slow callback slows writers);
+  // commits, in commit order, on the committing thread (so a slow callback slows writers; for
+  // grouped writes, the thread that committed the group, which may not be the one that wrote);
   // until the returned Subscription is destroyed or reset. `fn` must not write to this store
   // (such writes fail with InvalidArgument), must not throw, and must not subscribe or end a
   // subscription of this store (that waits for the delivery in progress). Changes a callback misses

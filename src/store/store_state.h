@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -18,6 +19,7 @@
 #include "store/index_registry.h"
 #include "store/lmdb_env.h"
 #include "store/reader_pool.h"
+#include "store/write_group.h"
 #include "wasm_sandbox/store.h"
 
 namespace wasm_sandbox::store::detail {
@@ -88,6 +90,9 @@ struct StoreState {
 
   // Secondary indexes per tree (index.h, index_registry.h).
   IndexRegistry indexes;
+
+  // One-operation writes from several threads share transactions (write_group.h).
+  WriteGroups groups;
 
   // The last timestamp handed out, so that timestamps never go back or repeat.
   std::atomic<uint64_t> last_timestamp_ns{0};
@@ -161,6 +166,28 @@ auto with_write(StoreState& state, F&& fn) -> decltype(fn(std::declval<WriteTxn&
   state.readers.reset_idle();  // idle readers must not pin the old snapshot (reader_pool.h)
   publish_log(state, log);
   return result;
+}
+
+// Runs `fn(WriteTxn&)` as a grouped write of `state` (write_group.h) and returns what it
+// returns (a Status or a Result<T>), or its transaction's error. `fn` may run more than once
+// (again alone, after its group failed); each run starts from what the store holds then.
+template <class F>
+auto with_grouped_write(StoreState& state, F&& fn) -> decltype(fn(std::declval<WriteTxn&>())) {
+  if (Status busy = check_not_notifying(state); !busy.ok()) return std::move(busy).error();
+  using R = decltype(fn(std::declval<WriteTxn&>()));
+  std::optional<R> result;
+  auto run = [&](WriteTxn& txn) {
+    result.emplace(fn(txn));
+    return result->ok();
+  };
+  GroupedWrite write;
+  write.op = [](void* context, WriteTxn& txn) {
+    return (*static_cast<decltype(run)*>(context))(txn);
+  };
+  write.context = &run;
+  state.groups.run(state, write);
+  if (!write.status.ok()) return std::move(write.status).error();
+  return std::move(*result);
 }
 
 }  // namespace wasm_sandbox::store::detail

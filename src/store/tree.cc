@@ -1,10 +1,12 @@
-// Tree: each operation in a transaction of its own (store.h).
+// Tree: each operation in a transaction of its own (store.h); stashes and tosses from several
+// threads at once share transactions (write_group.h).
 #include "store/records.h"
 #include "store/store_state.h"
 #include "wasm_sandbox/store.h"
 
 namespace wasm_sandbox::store {
 
+using detail::with_grouped_write;
 using detail::with_read;
 using detail::with_write;
 
@@ -15,17 +17,19 @@ const std::string& Tree::name() const { return info_->name; }
 
 Result<uint64_t> Tree::stash(std::string_view id, const nlohmann::json& payload,
                              const StashOptions& options) const {
-  return with_write(*state_, [&](WriteTxn& txn) { return txn.stash(*this, id, payload, options); });
+  return with_grouped_write(*state_,
+                            [&](WriteTxn& txn) { return txn.stash(*this, id, payload, options); });
 }
 
 Result<uint64_t> Tree::stash(const nlohmann::json& document, const StashOptions& options) const {
-  return with_write(*state_, [&](WriteTxn& txn) { return txn.stash(*this, document, options); });
+  return with_grouped_write(*state_,
+                            [&](WriteTxn& txn) { return txn.stash(*this, document, options); });
 }
 
 Result<uint64_t> Tree::stash_text(std::string_view id, std::string_view json_text,
                                   const StashOptions& options) const {
-  return with_write(*state_,
-                    [&](WriteTxn& txn) { return txn.stash_text(*this, id, json_text, options); });
+  return with_grouped_write(
+      *state_, [&](WriteTxn& txn) { return txn.stash_text(*this, id, json_text, options); });
 }
 
 Result<Nut> Tree::crack(std::string_view id) const {
@@ -33,7 +37,7 @@ Result<Nut> Tree::crack(std::string_view id) const {
 }
 
 Status Tree::toss(std::string_view id) const {
-  return with_write(*state_, [&](WriteTxn& txn) { return txn.toss(*this, id); });
+  return with_grouped_write(*state_, [&](WriteTxn& txn) { return txn.toss(*this, id); });
 }
 
 Result<bool> Tree::exists(std::string_view id) const {
