@@ -98,6 +98,12 @@ struct StoreOptions {
   // every tree opened so far, this often; 0 (the default): only when purge_expired() is
   // called. Subscribers see those tombstones on that thread. Negative is InvalidArgument.
   std::chrono::milliseconds expiry_sweep_interval{0};
+  // When positive, the same sweep also forgets tombstones older than this
+  // (Tree::purge_tombstones), so deletes stop taking room; requires a positive
+  // expiry_sweep_interval. 0 (the default): tombstones stay until purge_tombstones() is called.
+  // A peer that syncs less often than this misses those deletes, and may bring the documents
+  // back: choose it longer than any peer stays away. Negative is InvalidArgument.
+  std::chrono::milliseconds tombstone_lifetime{0};
 };
 
 // One document. An owned value.

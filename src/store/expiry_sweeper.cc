@@ -1,4 +1,4 @@
-// The background purge of expired nuts (expiry_sweeper.h).
+// The background purge of expired nuts and old tombstones (expiry_sweeper.h).
 #include "store/expiry_sweeper.h"
 
 #include <vector>
@@ -9,9 +9,10 @@
 namespace wasm_sandbox::store::detail {
 namespace {
 
-// One sweep: every tree opened so far, each in a write transaction of its own. A tree that
-// fails (a full map, a corrupt entry) is left for the next sweep; purge_expired() reports the
-// error to a caller who asks.
+// One sweep: every tree opened so far, each in a write transaction of its own: expired nuts
+// become tombstones, then (with StoreOptions::tombstone_lifetime) old tombstones go. A tree that
+// fails (a full map, a corrupt entry) is left for the next sweep; purge_expired() and
+// purge_tombstones() report the error to a caller who asks.
 void sweep(StoreState& state) {
   std::vector<TreeInfo*> trees;
   {
@@ -22,6 +23,13 @@ void sweep(StoreState& state) {
     (void)with_write(state, [&](WriteTxn& txn) -> Result<uint64_t> {
       return purge_expired_nuts(txn, *tree, now_ns());
     });
+    const auto lifetime = std::chrono::nanoseconds(state.options.tombstone_lifetime).count();
+    const uint64_t now = now_ns();
+    if (lifetime > 0 && now > static_cast<uint64_t>(lifetime)) {
+      (void)with_write(state, [&](WriteTxn& txn) -> Result<uint64_t> {
+        return purge_old_tombstones(txn, *tree, now - static_cast<uint64_t>(lifetime));
+      });
+    }
   }
 }
 

@@ -1,5 +1,6 @@
-// Purging expired nuts in the background (StoreOptions::expiry_sweep_interval): a thread that
-// wakes every interval and runs purge_expired over every tree the store has opened.
+// Purging expired nuts, and old tombstones, in the background (StoreOptions::
+// expiry_sweep_interval, tombstone_lifetime): a thread that wakes every interval and runs
+// purge_expired (and purge_tombstones) over every tree the store has opened.
 #pragma once
 
 #include <chrono>

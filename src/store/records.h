@@ -47,6 +47,9 @@ Status write_tombstone(WriteTxn& txn, TreeInfo& tree, std::string_view id, const
 
 // Tombstones for the nuts of `tree` that expire at or before `now_ns`; returns how many.
 Result<uint64_t> purge_expired_nuts(WriteTxn& txn, TreeInfo& tree, uint64_t now_ns);
+// Forgets the tombstones of `tree` stashed before `before_ns` (but the feed's last entry);
+// returns how many (WriteTxn::purge_tombstones).
+Result<uint64_t> purge_old_tombstones(WriteTxn& txn, TreeInfo& tree, uint64_t before_ns);
 
 // Replaces a live record of `id` that does not decode (its version and feed entry are unknown)
 // with a tombstone of version 1 and `timestamp_ns`. Its old feed entry stays, stale: readers of

@@ -156,6 +156,17 @@ Result<Store> open_env(std::filesystem::path path, const StoreOptions& options, 
                  where + ": StoreOptions::expiry_sweep_interval must not be negative (got " +
                      std::to_string(options.expiry_sweep_interval.count()) + " ms)");
   }
+  if (options.tombstone_lifetime.count() < 0) {
+    return Error(ErrorKind::InvalidArgument,
+                 where + ": StoreOptions::tombstone_lifetime must not be negative (got " +
+                     std::to_string(options.tombstone_lifetime.count()) + " ms)");
+  }
+  if (options.tombstone_lifetime.count() > 0 && options.expiry_sweep_interval.count() == 0) {
+    return Error(ErrorKind::InvalidArgument,
+                 where +
+                     ": StoreOptions::tombstone_lifetime needs a positive "
+                     "expiry_sweep_interval (the sweep that forgets old tombstones)");
+  }
   auto state = std::make_shared<StoreState>();
   state->path = std::move(path);
   state->options = options;

@@ -204,19 +204,18 @@ Result<uint64_t> WriteTxn::purge_expired(const Tree& tree, uint64_t now_ns) {
   return detail::purge_expired_nuts(*this, *Access::info(tree), now_ns);
 }
 
-Result<uint64_t> WriteTxn::purge_tombstones(const Tree& tree, uint64_t before_ns) {
-  if (auto bad = detail::check_owner(state_, tree)) return std::move(*bad);
-  detail::TreeInfo& info = *Access::info(tree);
-  const std::string where = "tree `" + tree.name() + "`: purging tombstones";
+Result<uint64_t> detail::purge_old_tombstones(WriteTxn& txn, TreeInfo& info, uint64_t before_ns) {
+  MDB_txn* raw_txn = Access::txn(txn);
+  const std::string where = "tree `" + info.name + "`: purging tombstones";
   // The feed's last entry stays whatever it is: its number is how a reopened store knows where
   // the feed is (read_last_seq), so that numbers are never handed out twice.
-  auto last = detail::read_last_seq(txn_, info);
+  auto last = detail::read_last_seq(raw_txn, info);
   if (!last.ok()) return std::move(last).error();
   // Collect first: the deletes below would move the cursor's database under it.
   std::vector<std::pair<std::string, uint64_t>> old;  // id, its feed seq
   {
     MDB_cursor* raw = nullptr;
-    int rc = mdb_cursor_open(txn_, info.dead, &raw);
+    int rc = mdb_cursor_open(raw_txn, info.dead, &raw);
     if (rc != 0) return lmdb::error(rc, where);
     lmdb::Cursor cursor(raw);
     MDB_val key, value;
@@ -226,7 +225,7 @@ Result<uint64_t> WriteTxn::purge_tombstones(const Tree& tree, uint64_t before_ns
       std::string_view body;
       if (!codec::decode_header(lmdb::view(value), &header, &body)) {
         return Error(ErrorKind::Io,
-                     names::where(tree.name(), lmdb::view(key)) + ": corrupt tombstone");
+                     names::where(info.name, lmdb::view(key)) + ": corrupt tombstone");
       }
       if (header.timestamp_ns < before_ns && header.seq != *last) {
         old.emplace_back(lmdb::view(key), header.seq);
@@ -239,11 +238,16 @@ Result<uint64_t> WriteTxn::purge_tombstones(const Tree& tree, uint64_t before_ns
     detail::put_be64(seq_key, seq);
     MDB_val feed_key = lmdb::val(std::string_view(seq_key, 8));
     MDB_val dead_key = lmdb::val(id);
-    int rc = mdb_del(txn_, info.feed, &feed_key, nullptr);
-    if (rc == 0 || rc == MDB_NOTFOUND) rc = mdb_del(txn_, info.dead, &dead_key, nullptr);
-    if (rc != 0) return lmdb::error(rc, names::where(tree.name(), id));
+    int rc = mdb_del(raw_txn, info.feed, &feed_key, nullptr);
+    if (rc == 0 || rc == MDB_NOTFOUND) rc = mdb_del(raw_txn, info.dead, &dead_key, nullptr);
+    if (rc != 0) return lmdb::error(rc, names::where(info.name, id));
   }
   return uint64_t{old.size()};
+}
+
+Result<uint64_t> WriteTxn::purge_tombstones(const Tree& tree, uint64_t before_ns) {
+  if (auto bad = detail::check_owner(state_, tree)) return std::move(*bad);
+  return detail::purge_old_tombstones(*this, *Access::info(tree), before_ns);
 }
 
 }  // namespace wasm_sandbox::store

@@ -184,6 +184,80 @@ TEST_F(StoreFeed, ABackgroundSweepPurgesExpiredNuts) {
   EXPECT_TRUE(*t.exists("kept"));
 }
 
+// With a tombstone lifetime, the sweep also forgets tombstones older than it (but the feed's
+// last entry), and keeps younger ones. A nut expiring at once marks that a sweep has run.
+TEST_F(StoreFeed, TheSweepForgetsTombstonesOlderThanTheirLifetime) {
+  StoreOptions options;
+  options.expiry_sweep_interval = std::chrono::milliseconds(10);
+  options.tombstone_lifetime = std::chrono::milliseconds(1);
+  Store store = open(options);
+  Tree t = tree(store, "t");
+  ASSERT_TRUE(t.stash("a", 1).ok());
+  ASSERT_TRUE(t.toss("a").ok());
+  ASSERT_TRUE(t.stash("b", 2).ok());
+  ASSERT_TRUE(t.toss("b").ok());  // the feed's last entry: kept, so numbers never repeat
+  auto has = [&](const char* id) {
+    auto changes = t.changes(0);
+    EXPECT_TRUE(changes.ok());
+    if (!changes.ok()) return false;
+    for (const Change& change : *changes) {
+      if (change.nut.id == id) return true;
+    }
+    return false;
+  };
+  for (int i = 0; i < 1000 && has("a"); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_FALSE(has("a"));
+  EXPECT_TRUE(has("b"));
+  EXPECT_EQ(*t.last_seq(), 4u);
+  // A stash after the purge starts from scratch for "a", and goes on numbering the feed.
+  ASSERT_TRUE(t.stash("a", 3).ok());
+  EXPECT_EQ(t.crack("a")->version, 1u);
+  EXPECT_EQ(*t.last_seq(), 5u);
+}
+
+TEST_F(StoreFeed, TheSweepKeepsTombstonesYoungerThanTheirLifetime) {
+  StoreOptions options;
+  options.expiry_sweep_interval = std::chrono::milliseconds(10);
+  options.tombstone_lifetime = std::chrono::hours(1);
+  Store store = open(options);
+  Tree t = tree(store, "t");
+  std::atomic<int> expired{0};
+  Subscription subscription = t.subscribe([&](const Change& change) {
+    if (change.deleted && change.nut.id == "marker") ++expired;
+  });
+  ASSERT_TRUE(t.stash("a", 1).ok());
+  ASSERT_TRUE(t.toss("a").ok());
+  ASSERT_TRUE(t.stash("marker", 2, {.expires_at_ns = now_ns()}).ok());
+  // Two sweeps: the one that tombstones the marker, and one after it.
+  for (int i = 0; i < 1000 && expired == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_EQ(expired, 1);
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  auto changes = t.changes(0);
+  ASSERT_EQ(changes->size(), 2u);
+  EXPECT_EQ((*changes)[0].nut.id, "a");
+  EXPECT_TRUE((*changes)[0].deleted);
+}
+
+TEST_F(StoreFeed, ATombstoneLifetimeNeedsASweepAndMustNotBeNegative) {
+  StoreOptions options;
+  options.tombstone_lifetime = std::chrono::milliseconds(1000);
+  auto unswept = Store::open(dir_, options);
+  ASSERT_FALSE(unswept.ok());
+  EXPECT_EQ(unswept.error().kind(), ErrorKind::InvalidArgument);
+  EXPECT_NE(unswept.error().message().find("needs a positive expiry_sweep_interval"),
+            std::string::npos);
+  options.expiry_sweep_interval = std::chrono::milliseconds(1000);
+  options.tombstone_lifetime = std::chrono::milliseconds(-1);
+  auto negative = Store::open(dir_, options);
+  ASSERT_FALSE(negative.ok());
+  EXPECT_NE(negative.error().message().find("tombstone_lifetime must not be negative"),
+            std::string::npos);
+}
+
 TEST_F(StoreFeed, ANegativeSweepIntervalIsRefused) {
   StoreOptions options;
   options.expiry_sweep_interval = std::chrono::milliseconds(-1);
