@@ -5,6 +5,8 @@
 //                      accounting (usage record read and written in the put's transaction);
 //   guest_*            a guest calls the imported functions (bounds checks, guest memory), from
 //                      one call into the guest per iteration.
+// put_get overwrites one document with itself, which leaves the usage as it was; the
+// put_resize and put_erase variants change it on every write.
 #include <benchmark/benchmark.h>
 
 #include <string>
@@ -95,6 +97,53 @@ void host_capability_put_get(benchmark::State& state) {
   }
 }
 BENCHMARK(host_capability_put_get);
+
+// Puts alone. host_tree_put: stash_text of one document over itself. host_capability_put_resize:
+// puts whose cost alternates between two sizes, so that every one rewrites the usage record too
+// (an overwrite of the same cost, as in put_get, leaves it as it is).
+void host_tree_put(benchmark::State& state) {
+  auto store = Store::open_memory();
+  Tree tree = open_tree(*store);
+  for (auto _ : state) {
+    if (!tree.stash_text(kKey, kDocument).ok()) state.SkipWithError("stash failed");
+  }
+}
+BENCHMARK(host_tree_put);
+
+void host_capability_put_resize(benchmark::State& state) {
+  auto store = Store::open_memory();
+  auto capability = StoreCapability::create(*store, "bench", "mod");
+  const std::string longer =
+      std::string(kDocument).replace(kDocument.find("\"visits\":1"), 10, "\"visits\":10");
+  const std::string_view documents[2] = {kDocument, longer};
+  size_t i = 0;
+  for (auto _ : state) {
+    if (!capability->put(kKey, documents[i++ % 2]).ok()) state.SkipWithError("put failed");
+  }
+}
+BENCHMARK(host_capability_put_resize);
+
+// A new key and its removal: both writes change the usage (host_tree_put_toss: the same without
+// namespacing or accounting).
+void host_tree_put_toss(benchmark::State& state) {
+  auto store = Store::open_memory();
+  Tree tree = open_tree(*store);
+  for (auto _ : state) {
+    if (!tree.stash_text(kKey, kDocument).ok()) state.SkipWithError("stash failed");
+    if (!tree.toss(kKey).ok()) state.SkipWithError("toss failed");
+  }
+}
+BENCHMARK(host_tree_put_toss);
+
+void host_capability_put_erase(benchmark::State& state) {
+  auto store = Store::open_memory();
+  auto capability = StoreCapability::create(*store, "bench", "mod");
+  for (auto _ : state) {
+    if (!capability->put(kKey, kDocument).ok()) state.SkipWithError("put failed");
+    if (!capability->erase(kKey).ok()) state.SkipWithError("erase failed");
+  }
+}
+BENCHMARK(host_capability_put_erase);
 
 void host_capability_get(benchmark::State& state) {
   auto store = Store::open_memory();

@@ -1,4 +1,4 @@
-// MessagePack to JSON text, and validity, without a DOM (msgpack_text.h).
+// MessagePack to JSON text, or only its size, and validity, without a DOM (msgpack_text.h).
 //
 // The walker mirrors msgpack_reader.cc's Reader rule for rule (same bounds checks, in the same
 // order, same depth limit), so that the two agree on what is corrupt; tests/store/
@@ -86,9 +86,24 @@ class TextBuffer {
   char* end_;   // the end of the room: text_'s current size
 };
 
+// Counts what a TextBuffer would be given, storing nothing: the size of the text without the
+// text (json_text_size).
+class SizeCounter {
+ public:
+  void put(char) { ++size_; }
+  void put(const void*, size_t size) { size_ += size; }
+  size_t size() const { return size_; }
+
+ private:
+  size_t size_ = 0;
+};
+
+// One walk for both: Sink is a TextBuffer (the text) or a SizeCounter (its size), so the size
+// is the text's by construction.
+template <class Sink>
 class Walker : private Input {
  public:
-  Walker(std::string_view bytes, TextBuffer* out) : Input(bytes), out_(out) {}
+  Walker(std::string_view bytes, Sink* out) : Input(bytes), out_(out) {}
 
   using Input::at_end;
 
@@ -322,8 +337,16 @@ class Walker : private Input {
     return Outcome::Ok;
   }
 
-  TextBuffer* out_;
+  Sink* out_;
 };
+
+// The DOM path, for what the one pass hands back (Outcome::Fallback): decode() and dump().
+bool fallback_text(std::string_view bytes, std::string* text) {
+  nlohmann::json value;
+  if (!decode(bytes, &value)) return false;
+  *text = value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return true;
+}
 
 }  // namespace
 
@@ -336,9 +359,24 @@ bool append_json_text(std::string_view bytes, std::string* out) {
   if (outcome == Outcome::Ok && walker.at_end()) return true;
   out->resize(start);
   if (outcome == Outcome::Ok || outcome == Outcome::Bad) return false;
-  nlohmann::json value;
-  if (!decode(bytes, &value)) return false;
-  out->append(value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  std::string fallback;
+  if (!fallback_text(bytes, &fallback)) return false;
+  out->append(fallback);
+  return true;
+}
+
+bool json_text_size(std::string_view bytes, size_t* size) {
+  SizeCounter counter;
+  Walker walker(bytes, &counter);
+  Outcome outcome = walker.value(0);
+  if (outcome == Outcome::Ok && walker.at_end()) {
+    *size = counter.size();
+    return true;
+  }
+  if (outcome == Outcome::Ok || outcome == Outcome::Bad) return false;
+  std::string text;
+  if (!fallback_text(bytes, &text)) return false;
+  *size = text.size();
   return true;
 }
 

@@ -10,6 +10,7 @@
 // rendered in one pass; anything else falls back to decode() + dump().
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 
@@ -18,5 +19,10 @@ namespace wasm_sandbox::store::msgpack {
 // Appends the JSON text of the one MessagePack value that is all of `bytes` to *out; false if
 // `bytes` is not exactly one valid value (*out is then as it was).
 bool append_json_text(std::string_view bytes, std::string* out);
+
+// The size of the text append_json_text() would append for `bytes`, in *size, without writing
+// it (the same walk, counting; the same fallback): false exactly where append_json_text() is,
+// and *size is then untouched. What a guest's quota charges a document (src/store/guest).
+bool json_text_size(std::string_view bytes, size_t* size);
 
 }  // namespace wasm_sandbox::store::msgpack

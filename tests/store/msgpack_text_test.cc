@@ -1,7 +1,8 @@
 // MessagePack straight to JSON text (src/store/msgpack_text.h) against the DOM path it replaces:
 // the store's decoder followed by nlohmann's dump(-1, ' ', false, replace), byte for byte, on
 // random documents, on what the one-pass renderer hands back to that path (unsorted and repeated
-// keys, invalid UTF-8, deep nesting), and on truncated and mutated (corrupt) input.
+// keys, invalid UTF-8, deep nesting), and on truncated and mutated (corrupt) input; and
+// json_text_size() against the text's size on all of them.
 #include "store/msgpack_text.h"
 
 #include <gtest/gtest.h>
@@ -32,9 +33,18 @@ std::optional<std::string> reference(std::string_view bytes) {
   return value.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
+// append_json_text()'s answer; every call also holds json_text_size() to it: refused where it
+// is refused (leaving the size untouched), else exactly the text's size.
 std::optional<std::string> render(std::string_view bytes) {
   std::string text;
-  if (!append_json_text(bytes, &text)) return std::nullopt;
+  const bool rendered = append_json_text(bytes, &text);
+  size_t size = 12345;
+  EXPECT_EQ(json_text_size(bytes, &size), rendered);
+  if (!rendered) {
+    EXPECT_EQ(size, 12345u);
+    return std::nullopt;
+  }
+  EXPECT_EQ(size, text.size());
   return text;
 }
 

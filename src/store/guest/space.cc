@@ -1,10 +1,18 @@
 // One namespace with quotas (space.h): every write reads the usage record, checks the quota and
 // writes the nut and the new record in one write transaction.
+//
+// A put is the guest's hot path, so the accounting avoids DOMs: the usage record and the nut a
+// write replaces are read in place (crack_view), and costs are measured on MessagePack by a
+// size-only walk (nut_cost), the one function for adding, removing and recounting.
 #include "store/guest/space.h"
 
+#include <cstring>
 #include <optional>
+#include <vector>
 
 #include "store/json_text.h"
+#include "store/msgpack_text.h"
+#include "store/msgpack_writer.h"
 #include "store/names.h"
 
 namespace wasm_sandbox::store::guest {
@@ -12,9 +20,69 @@ namespace {
 
 using json = nlohmann::json;
 
-// The bytes a document costs: its compact JSON text, as `get` returns it.
-uint64_t text_size(const json& document) {
-  return document.dump(-1, ' ', false, json::error_handler_t::replace).size();
+// The bytes a nut costs, from its key's size and its document's MessagePack: the key plus the
+// document's compact JSON text as `get` returns it (json_text_size: the size of
+// append_json_text's text, which is decode() + dump(replace)'s, without writing it); nullopt if
+// the bytes are not one MessagePack value. Adding a nut, removing it and recounting all measure
+// with this one function, on the same bytes, so they always agree.
+std::optional<uint64_t> nut_cost(size_t key_size, std::string_view msgpack) {
+  size_t text_size;
+  if (!msgpack::json_text_size(msgpack, &text_size)) return std::nullopt;
+  return key_size + text_size;
+}
+
+// The usage record {"bytes": n, "keys": n} read straight from its MessagePack, in the form
+// write_usage() stores it (map of 2, "bytes" then "keys", each an unsigned integer in one of
+// msgpack::encode's forms, nothing after); false for any other bytes, which the caller then
+// reads through the DOM. What this accepts, decode() reads as the same two unsigned numbers.
+bool parse_usage(std::string_view bytes, GuestUsage* out) {
+  auto p = reinterpret_cast<const uint8_t*>(bytes.data());
+  const uint8_t* end = p + bytes.size();
+  auto literal = [&](std::string_view text) {
+    if (static_cast<size_t>(end - p) < text.size() || std::memcmp(p, text.data(), text.size())) {
+      return false;
+    }
+    p += text.size();
+    return true;
+  };
+  auto uint = [&](uint64_t* n) {
+    if (p == end) return false;
+    const uint8_t tag = *p++;
+    if (tag <= 0x7f) return *n = tag, true;
+    if (tag < 0xcc || tag > 0xcf) return false;
+    const size_t size = size_t{1} << (tag - 0xcc);
+    if (static_cast<size_t>(end - p) < size) return false;
+    uint64_t v = 0;
+    for (size_t i = 0; i < size; ++i) v = (v << 8) | p[i];
+    p += size;
+    *n = v;
+    return true;
+  };
+  auto key = [&](std::string_view name) {  // a fixstr
+    return p != end && *p++ == (0xa0 | name.size()) && literal(name);
+  };
+  GuestUsage usage;
+  if (p == end || *p++ != 0x82 || !key("bytes") || !uint(&usage.bytes) || !key("keys") ||
+      !uint(&usage.keys) || p != end) {
+    return false;
+  }
+  *out = usage;
+  return true;
+}
+
+// `document`'s MessagePack, as WriteTxn::stash encodes it (the same encoder), in a per-thread
+// buffer that keeps its capacity between puts (one grown past 1 MiB is released at the next).
+std::string_view encode(const json& document) {
+  thread_local std::vector<uint8_t> bytes;
+  bytes.clear();
+  if (bytes.capacity() > (size_t{1} << 20)) bytes.shrink_to_fit();
+  msgpack::encode(document, &bytes);
+  return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
+}
+
+// The failure for a nut whose payload is not one MessagePack value: crack()'s message.
+SpaceResult corrupt(std::string_view tree, std::string_view id) {
+  return SpaceResult::failure(GuestCode::Failed, names::where(tree, id) + ": corrupt stored value");
 }
 
 // What is wrong with `text` before it is parsed, if anything: a NUL byte (never valid in JSON
@@ -130,6 +198,10 @@ std::optional<SpaceResult> Space::check_key(std::string_view key, const char* wh
 
 SpaceResult Space::read_usage(const ReadTxn& txn, GuestUsage& out) const {
   out = {};
+  auto view = txn.crack_view(usage_, name_space_);
+  if (view.ok() && parse_usage(view->msgpack, &out)) return {};
+  if (!view.ok() && view.error().kind() == ErrorKind::NotFound) return {};
+  // Anything else (a record in another form, a corrupt one, an error) as the DOM reads it.
   auto record = txn.crack(usage_, name_space_);
   if (!record.ok()) {
     if (record.error().kind() == ErrorKind::NotFound) return {};
@@ -186,22 +258,27 @@ SpaceResult Space::put(std::string_view key, std::string_view json_text) const {
   if (!document.ok()) {
     return SpaceResult::failure(GuestCode::BadJson, where(key) + ": " + document.error().message());
   }
-  const uint64_t cost = key.size() + text_size(*document);
+  // Measured on the bytes the stash will store (the same encoder), as every stored nut is.
+  const std::optional<uint64_t> cost = nut_cost(key.size(), encode(*document));
+  if (!cost) {
+    return SpaceResult::failure(GuestCode::Failed, where(key) + ": its MessagePack is not valid");
+  }
   const std::string nut_id = id(key);
   return write([&](WriteTxn& txn) -> SpaceResult {
     GuestUsage before;
     if (SpaceResult read = read_usage(txn, before); !read.ok()) return read;
     GuestUsage after = before;
-    auto old = txn.crack(data_, nut_id);
+    auto old = txn.crack_view(data_, nut_id);  // valid until the stash below
     if (old.ok()) {
-      const uint64_t old_cost = key.size() + text_size(old->payload);
-      after.bytes -= std::min(after.bytes, old_cost);
+      const std::optional<uint64_t> old_cost = nut_cost(key.size(), old->msgpack);
+      if (!old_cost) return corrupt(data_.name(), nut_id);
+      after.bytes -= std::min(after.bytes, *old_cost);
     } else if (old.error().kind() == ErrorKind::NotFound) {
       ++after.keys;
     } else {
       return SpaceResult::failure(GuestCode::Failed, old.error().message());
     }
-    after.bytes += cost;
+    after.bytes += *cost;
     if (after.keys > before.keys && after.keys > quota_.max_keys) {
       return SpaceResult::failure(GuestCode::QuotaKeys, where(key) + ": a new key would make " +
                                                             std::to_string(after.keys) +
@@ -217,20 +294,26 @@ SpaceResult Space::put(std::string_view key, std::string_view json_text) const {
     }
     auto stashed = txn.stash(data_, nut_id, *document);
     if (!stashed.ok()) return SpaceResult::failure(GuestCode::Failed, stashed.error().message());
+    if (after == before) return {};  // an overwrite of the same cost: the record stays as it is
     return write_usage(txn, after);
   });
 }
 
 SpaceResult Space::get(std::string_view key, std::string& json_text) const {
   if (auto bad = check_key(key)) return std::move(*bad);
-  auto nut = data_.crack(id(key));
-  if (!nut.ok()) {
-    if (nut.error().kind() == ErrorKind::NotFound) {
+  // Rendered from the stored MessagePack: the text dump() would give (msgpack_text.h).
+  json_text.clear();
+  bool rendered = true;
+  Status read = data_.crack_view(id(key), [&](const NutView& nut) {
+    rendered = msgpack::append_json_text(nut.msgpack, &json_text);
+  });
+  if (!read.ok()) {
+    if (read.error().kind() == ErrorKind::NotFound) {
       return SpaceResult::failure(GuestCode::NotFound, where(key) + ": no such key");
     }
-    return from_store_error(nut.error());
+    return from_store_error(read.error());
   }
-  json_text = nut->payload.dump(-1, ' ', false, json::error_handler_t::replace);
+  if (!rendered) return corrupt(data_.name(), id(key));
   return {};
 }
 
@@ -238,26 +321,30 @@ SpaceResult Space::erase(std::string_view key) const {
   if (auto bad = check_key(key)) return std::move(*bad);
   const std::string nut_id = id(key);
   return write([&](WriteTxn& txn) -> SpaceResult {
-    auto old = txn.crack(data_, nut_id);
-    bool corrupt = false;
-    if (!old.ok()) {
-      if (old.error().kind() == ErrorKind::NotFound) {
-        return SpaceResult::failure(GuestCode::NotFound, where(key) + ": no such key");
-      }
-      if (old.error().kind() != ErrorKind::Io) return from_store_error(old.error());
-      corrupt = true;  // its cost is unknown: removed, then the usage is recounted
+    // Its cost; nullopt for a corrupt nut (header or payload), whose cost is unknown: it is
+    // removed, then the usage is recounted.
+    std::optional<uint64_t> cost;
+    auto old = txn.crack_view(data_, nut_id);  // valid until the toss below
+    if (old.ok()) {
+      cost = nut_cost(key.size(), old->msgpack);
+    } else if (old.error().kind() == ErrorKind::NotFound) {
+      return SpaceResult::failure(GuestCode::NotFound, where(key) + ": no such key");
+    } else if (old.error().kind() != ErrorKind::Io) {
+      return from_store_error(old.error());
     }
     if (Status tossed = txn.toss(data_, nut_id); !tossed.ok()) {
       return from_store_error(tossed.error());
     }
     GuestUsage usage;
-    if (corrupt) {
+    if (!cost) {
       if (SpaceResult summed = sum_nuts(txn, usage); !summed.ok()) return summed;
-    } else {
-      if (SpaceResult read = read_usage(txn, usage); !read.ok()) return read;
-      usage.bytes -= std::min(usage.bytes, key.size() + text_size(old->payload));
-      usage.keys -= std::min<uint64_t>(usage.keys, 1);
+      return write_usage(txn, usage);
     }
+    if (SpaceResult read = read_usage(txn, usage); !read.ok()) return read;
+    const GuestUsage before = usage;
+    usage.bytes -= std::min(usage.bytes, *cost);
+    usage.keys -= std::min<uint64_t>(usage.keys, 1);
+    if (usage == before) return {};  // nothing to take off (a usage already at zero)
     return write_usage(txn, usage);
   });
 }
@@ -301,12 +388,19 @@ SpaceResult Space::sum_nuts(const ReadTxn& txn, GuestUsage& out) const {
   ScanOptions options;
   options.prefix = prefix_;
   const size_t skip = prefix_.size();
-  Status scanned = txn.scan(data_, options, [&](Nut& nut) {
-    out.bytes += (nut.id.size() - skip) + text_size(nut.payload);
+  std::optional<SpaceResult> bad;
+  Status scanned = txn.scan_view(data_, options, [&](const NutView& nut) {
+    const std::optional<uint64_t> cost = nut_cost(nut.id.size() - skip, nut.msgpack);
+    if (!cost) {
+      bad = corrupt(data_.name(), nut.id);
+      return false;
+    }
+    out.bytes += *cost;
     ++out.keys;
     return true;
   });
   if (!scanned.ok()) return from_store_error(scanned.error());
+  if (bad) return std::move(*bad);
   return {};
 }
 

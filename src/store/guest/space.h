@@ -3,9 +3,11 @@
 // whoever calls has already taken them out of guest memory.
 //
 // Nut id of guest key k: `<namespace>/k`. Usage record: nut `<namespace>` of the usage tree,
-// {"bytes": n, "keys": n}, absent = zero. A nut costs its key's bytes plus its document's
-// compact JSON text (nlohmann dump(), invalid UTF-8 replaced, so it never throws), which makes
-// the usage a function of what is stored: recount() recomputes it from the nuts.
+// {"bytes": n, "keys": n}, absent = zero; a write that leaves the usage as it was does not
+// rewrite it. A nut costs its key's bytes plus the size of its document's compact JSON text
+// (nlohmann dump(), invalid UTF-8 replaced), measured on the stored MessagePack without
+// writing the text (msgpack::json_text_size), by one function wherever a cost is taken: so the
+// usage is a function of what is stored, and recount() recomputes it from the nuts.
 #pragma once
 
 #include <cstdint>
