@@ -14,6 +14,7 @@
 #include "store/msgpack_text.h"
 #include "store/msgpack_writer.h"
 #include "store/names.h"
+#include "store/store_state.h"
 
 namespace wasm_sandbox::store::guest {
 namespace {
@@ -231,11 +232,13 @@ SpaceResult Space::write_usage(WriteTxn& txn, const GuestUsage& usage) const {
 
 SpaceResult Space::write(const std::function<SpaceResult(WriteTxn&)>& fn) const {
   SpaceResult outcome;
-  Status status = store_.write([&](WriteTxn& txn) -> Status {
-    outcome = fn(txn);
-    if (outcome.ok()) return {};
-    return Error(ErrorKind::Internal, "");  // aborts; `outcome` says why
-  });
+  // A grouped write (src/store/write_group.h): sandboxes writing at once share commits.
+  Status status =
+      detail::with_grouped_write(*detail::Access::state(data_), [&](WriteTxn& txn) -> Status {
+        outcome = fn(txn);
+        if (outcome.ok()) return {};
+        return Error(ErrorKind::Internal, "");  // aborts; `outcome` says why
+      });
   if (!outcome.ok()) return outcome;
   if (!status.ok()) return SpaceResult::failure(GuestCode::Failed, status.error().message());
   return {};

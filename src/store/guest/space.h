@@ -69,12 +69,12 @@ class Space {
   SpaceResult read_usage(const ReadTxn& txn, GuestUsage& out) const;
   SpaceResult write_usage(WriteTxn& txn, const GuestUsage& usage) const;
   SpaceResult sum_nuts(const ReadTxn& txn, GuestUsage& out) const;
-  // Runs `fn` in a write transaction, committed only if it returns Ok.
+  // Runs `fn` in a write transaction, committed only if it returns Ok; the transaction may be
+  // shared with other threads' grouped writes (src/store/write_group.h), and `fn` may then run
+  // again, alone, if the group fails.
   SpaceResult write(const std::function<SpaceResult(WriteTxn&)>& fn) const;
 
-  // Constant after construction. (Store::write is not const, but a Store is a thread-safe
-  // handle: writing through it changes the store, not the handle.)
-  mutable Store store_;
+  Store store_;  // keeps the store open
   Tree data_;
   Tree usage_;
   std::string name_space_;
