@@ -186,11 +186,15 @@ TEST_F(StoreFeed, ABackgroundSweepPurgesExpiredNuts) {
 
 // With a tombstone lifetime, the sweep also forgets tombstones older than it (but the feed's
 // last entry), and keeps younger ones. A nut expiring at once marks that a sweep has run.
-TEST_F(StoreFeed, TheSweepForgetsTombstonesOlderThanTheirLifetime) {
+StoreOptions swept_every_10ms(std::chrono::milliseconds tombstone_lifetime) {
   StoreOptions options;
   options.expiry_sweep_interval = std::chrono::milliseconds(10);
-  options.tombstone_lifetime = std::chrono::milliseconds(1);
-  Store store = open(options);
+  options.tombstone_lifetime = tombstone_lifetime;
+  return options;
+}
+
+TEST_F(StoreFeed, TheSweepForgetsTombstonesOlderThanTheirLifetime) {
+  Store store = open(swept_every_10ms(std::chrono::milliseconds(1)));
   Tree t = tree(store, "t");
   ASSERT_TRUE(t.stash("a", 1).ok());
   ASSERT_TRUE(t.toss("a").ok());
@@ -218,10 +222,7 @@ TEST_F(StoreFeed, TheSweepForgetsTombstonesOlderThanTheirLifetime) {
 }
 
 TEST_F(StoreFeed, TheSweepKeepsTombstonesYoungerThanTheirLifetime) {
-  StoreOptions options;
-  options.expiry_sweep_interval = std::chrono::milliseconds(10);
-  options.tombstone_lifetime = std::chrono::hours(1);
-  Store store = open(options);
+  Store store = open(swept_every_10ms(std::chrono::hours(1)));
   Tree t = tree(store, "t");
   std::atomic<int> expired{0};
   Subscription subscription = t.subscribe([&](const Change& change) {
