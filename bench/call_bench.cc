@@ -176,4 +176,91 @@ BENCHMARK(BM_GuestCallsHostGeneric);
 void BM_GuestCallsGuest(benchmark::State& state) { loop_bench(state, "call_guest"); }
 BENCHMARK(BM_GuestCallsGuest);
 
+// wasm -> host calls that read the guest's memory: a host function that takes its caller's
+// memory (Caller::memory(), or Caller::memory("memory") by name) and sums 16 bytes at a
+// pointer, and WASI's clock_time_get (a virtual clock: no system call), which writes 8 bytes
+// through the caller's memory. The time per iteration is one call; next to BM_GuestCallsHost,
+// the difference is what the memory access costs.
+constexpr std::string_view kMemoryLoop = R"((module
+  (import "host" "sum16" (func $sum16 (param i32) (result i32)))
+  (import "host" "sum16_named" (func $sum16_named (param i32) (result i32)))
+  (import "wasi_snapshot_preview1" "clock_time_get"
+    (func $clock_time_get (param i32 i64 i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 64) "\01\02\03\04\05\06\07\08\09\0a\0b\0c\0d\0e\0f\10")
+  (func (export "sum_memory") (param $n i32) (result i32) (local $x i32)
+    (block $done (loop $next
+      (br_if $done (i32.eqz (local.get $n)))
+      (local.set $x (i32.add (local.get $x) (call $sum16 (i32.const 64))))
+      (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+      (br $next)))
+    (local.get $x))
+  (func (export "sum_memory_named") (param $n i32) (result i32) (local $x i32)
+    (block $done (loop $next
+      (br_if $done (i32.eqz (local.get $n)))
+      (local.set $x (i32.add (local.get $x) (call $sum16_named (i32.const 64))))
+      (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+      (br $next)))
+    (local.get $x))
+  (func (export "clock") (param $n i32) (result i32) (local $x i32)
+    (block $done (loop $next
+      (br_if $done (i32.eqz (local.get $n)))
+      (local.set $x (i32.add (local.get $x)
+        (call $clock_time_get (i32.const 1) (i64.const 1) (i32.const 128))))
+      (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+      (br $next)))
+    (local.get $x)))
+)";
+
+const Instance& memory_loop_instance() {
+  static const Instance instance = [] {
+    EngineConfig config;
+    config.tier = Tier::Optimized;
+    static Engine engine(config);
+    auto module = engine.load_wat(kMemoryLoop, "memory_loop.wat");
+    if (!module) std::abort();
+    static const Wasi wasi = *Wasi::create(WasiConfig());  // a virtual clock
+    Imports imports;
+    wasi.add_to(imports);
+    auto sum16 = [](const Result<Memory>& memory, uint32_t ptr) -> Result<int32_t> {
+      if (!memory) return memory.error();
+      auto bytes = memory->view(ptr, 16);
+      if (!bytes) return std::move(bytes).error();
+      int32_t sum = 0;
+      for (uint8_t byte : *bytes) sum += byte;
+      return sum;
+    };
+    imports.add("host", "sum16", Func::wrap([sum16](Caller& caller, uint32_t ptr) {
+                  return sum16(caller.memory(), ptr);
+                }));
+    imports.add("host", "sum16_named", Func::wrap([sum16](Caller& caller, uint32_t ptr) {
+                  return sum16(caller.memory("memory"), ptr);
+                }));
+    auto instance = module->instantiate(imports);
+    if (!instance) std::abort();
+    return std::move(instance).value();
+  }();
+  return instance;
+}
+
+// `one` is what one call returns: 136 (1 + 2 + ... + 16) for sum_memory, errno 0 for clock.
+void memory_loop_bench(benchmark::State& state, const char* export_name, int32_t one) {
+  constexpr int32_t kCalls = 10000;
+  auto loop = memory_loop_instance().typed<int32_t(int32_t)>(export_name);
+  if (!loop || *loop->call(1) != one) std::abort();
+  for (auto _ : state) benchmark::DoNotOptimize(*loop->call(kCalls));
+  state.SetItemsProcessed(state.iterations() * kCalls);
+  report_per_call(state, kCalls);
+}
+void BM_GuestCallsHostMemory(benchmark::State& state) {
+  memory_loop_bench(state, "sum_memory", 136);
+}
+BENCHMARK(BM_GuestCallsHostMemory);
+void BM_GuestCallsHostMemoryNamed(benchmark::State& state) {
+  memory_loop_bench(state, "sum_memory_named", 136);
+}
+BENCHMARK(BM_GuestCallsHostMemoryNamed);
+void BM_GuestCallsWasiClock(benchmark::State& state) { memory_loop_bench(state, "clock", 0); }
+BENCHMARK(BM_GuestCallsWasiClock);
+
 }  // namespace

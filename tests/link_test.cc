@@ -102,5 +102,34 @@ TEST(LinkTest, LinkErrorsNameTheImportAndBothTypes) {
       << small.error().message();
 }
 
+// A default-constructed handle of any kind is refused at link time, not dereferenced later.
+TEST(LinkTest, EmptyHandlesAreLinkErrors) {
+  Engine engine;
+  Module module = load_wat(engine, R"((module
+    (import "env" "f" (func))
+    (import "env" "g" (global i32))
+    (import "env" "m" (memory 0))
+    (import "env" "t" (table 0 funcref))))");
+  Imports full;
+  full.add("env", "f", Func::wrap([] {}));
+  full.add("env", "g", *Global::create(GlobalType{ValType::I32, false}, Value::i32(0)));
+  full.add("env", "m", *Memory::create(MemoryType{0, std::nullopt}));
+  full.add("env", "t", *Table::create(TableType{ValType::FuncRef, 0, std::nullopt}));
+  ASSERT_TRUE(module.instantiate(full).ok());
+  const std::pair<const char*, Extern> empties[] = {
+      {"f", Func()}, {"g", Global()}, {"m", Memory()}, {"t", Table()}};
+  for (const auto& [name, empty] : empties) {
+    Imports imports = full;
+    imports.add("env", name, empty);
+    auto linked = module.instantiate(imports);
+    ASSERT_FALSE(linked.ok()) << name;
+    EXPECT_EQ(linked.error().kind(), ErrorKind::Link);
+    EXPECT_NE(linked.error().message().find(std::string("import env.") + name), std::string::npos)
+        << linked.error().message();
+    EXPECT_NE(linked.error().message().find("is given an empty handle"), std::string::npos)
+        << linked.error().message();
+  }
+}
+
 }  // namespace
 }  // namespace wasm_sandbox

@@ -200,9 +200,10 @@ class Module {
   Status optimize() const;
 
   // Links `imports` and runs the module's start function. Link errors name the import and the
-  // expected and given types; a trap in the start function or in segment initialization is an
-  // ErrorKind::Trap error; a memory or table over the limits, or an engine at its limit of
-  // instances or memory, is ErrorKind::LimitExceeded.
+  // expected and given types (an import given an empty, default-constructed handle is one); a trap
+  // in the start function or in segment initialization is an ErrorKind::Trap error; a memory or
+  // table over the limits, or an engine at its limit of instances or memory, is
+  // ErrorKind::LimitExceeded.
   Result<Instance> instantiate(const Imports& imports = {}) const;
   // With the instance limits of `limits` (memory_bytes, table_elements, stack_bytes,
   // call_timeout, fuel) in place of the engine's: e.g. a memory cap per tenant.

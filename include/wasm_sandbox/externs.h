@@ -1,6 +1,7 @@
 // The four kinds of things a module imports and exports: functions, globals, memories and
 // tables. Each is a cheap, copyable handle; copies share the same object, and a handle keeps
-// alive whatever owns the object (the instance that exported it, or the host storage).
+// alive whatever owns the object (the instance that exported it, or the host storage), except
+// the ones Caller::memory() gives a host function for the duration of its call.
 //
 // Thread safety: handles may be copied and destroyed from any thread. Using one (calling a
 // function, reading a memory) follows the rule of its owner: objects of one instance, and
@@ -32,13 +33,21 @@ class Memory;
 template <class Sig>
 class TypedFunc;
 
-// What a host function sees of the instance that called it.
+// What a host function sees of the instance that called it; valid only while the host
+// function runs.
 class Caller {
  public:
   explicit Caller(detail::InstanceState* instance) : instance_(instance) {}
-  // The caller's exported memory `name` (conventionally "memory"). NotFound if there is none
-  // or the caller is the host itself.
-  Result<Memory> memory(std::string_view name = "memory") const;
+  // The caller's exported memory "memory" (the convention). NotFound if there is none or the
+  // caller is the host itself. Made for every host call: no allocation, no atomic reference
+  // count, no name to compare (instantiation found the export).
+  // The handle sees the memory as it is when used (growth included), but does not keep the
+  // instance alive: use it only until the host function returns, and do not import it into
+  // another instance (a Link error); Instance::memory() gives a handle that lives on.
+  Result<Memory> memory() const;
+  // The same for the caller's exported memory `name`, compared with the names of the memories
+  // it exports.
+  Result<Memory> memory(std::string_view name) const;
   // Whether the call the host function serves must stop: its deadline passed (an error with
   // TrapKind::Timeout) or it was interrupted (TrapKind::Interrupted, which this consumes).
   // A host function that blocks should check every few milliseconds and return the error,

@@ -454,7 +454,11 @@ void dispatch_host_call(ws_host_binding* binding, ws_val* io) {
   finish_host_call(invoke_host(reinterpret_cast<HostBinding*>(binding), io));
 }
 
-void dispatch_direct_host_call(ws_host_binding* binding, ws_val* io) {
+// On a cache line of its own: the hot path of every call from guest code to a Func::wrap
+// function. Where the linker happened to put it cost 0.28 ns of the 4.2 ns call
+// (BM_GuestCallsHost, the same 52 instructions) when unrelated code moved it to 32 bytes past
+// a 64-byte boundary.
+[[gnu::aligned(64)]] void dispatch_direct_host_call(ws_host_binding* binding, ws_val* io) {
   finish_host_call(invoke_host_directly(reinterpret_cast<HostBinding*>(binding), io));
 }
 

@@ -94,6 +94,7 @@ std::shared_ptr<detail::ModuleState> make_module(std::shared_ptr<detail::EngineS
   state->code = std::move(code);
   for (size_t i = 0; i < state->info.exports.size(); ++i) {
     state->export_index.emplace(state->info.exports[i].name, i);
+    if (state->info.exports[i].type.kind == ExternKind::Memory) state->memory_exports.push_back(i);
   }
   return state;
 }

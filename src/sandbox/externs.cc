@@ -295,19 +295,25 @@ Status Caller::check_interrupt() const {
   return Error(ErrorKind::Trap, to_string(stop), stop);
 }
 
+// Both return a handle to the instance's own ExportedMemory, which the handle does not own:
+// a Caller is only valid during the host call, while the instance is running. No allocation,
+// no atomic reference count, and no map lookup.
+Result<Memory> Caller::memory() const {
+  if (instance_ && instance_->memory_export) [[likely]] {
+    return detail::MemoryState::borrowed(&instance_->memory_export->state);
+  }
+  return memory("memory");  // its error
+}
+
 Result<Memory> Caller::memory(std::string_view name) const {
   if (!instance_) return Error(ErrorKind::NotFound, "the caller is the host: it has no memory");
-  size_t index;
-  const ExportDesc* exp = instance_->module->find_export(name, &index);
-  if (!exp || exp->type.kind != ExternKind::Memory) {
-    return Error(ErrorKind::NotFound,
-                 instance_->module->info.name + " exports no memory `" + std::string(name) + "`");
+  detail::ExportedMemory& first = instance_->first_memory;
+  if (first.state.memory && first.name == name) return detail::MemoryState::borrowed(&first.state);
+  for (detail::ExportedMemory& exported : instance_->more_memories) {
+    if (exported.name == name) return detail::MemoryState::borrowed(&exported.state);
   }
-  auto state = std::make_shared<detail::MemoryState>();
-  state->memory = static_cast<wasm_rt_memory_t*>(instance_->export_storage(index));
-  state->declared_max = exp->type.memory.max_pages;
-  // No group: a Caller is only valid during the host call, while the instance is running.
-  return detail::MemoryState::handle(std::move(state));
+  return Error(ErrorKind::NotFound,
+               instance_->module->info.name + " exports no memory `" + std::string(name) + "`");
 }
 
 }  // namespace wasm_sandbox

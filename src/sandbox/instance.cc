@@ -41,6 +41,19 @@ void* InstanceState::export_storage(size_t index) const {
   return getter(raw);
 }
 
+void InstanceState::set_exported_memories() {
+  const std::vector<size_t>& indices = module->memory_exports;
+  if (indices.size() > 1) more_memories.resize(indices.size() - 1);  // never resized again
+  for (size_t k = 0; k < indices.size(); ++k) {
+    const ExportDesc& desc = module->info.exports[indices[k]];
+    ExportedMemory& exported = k == 0 ? first_memory : more_memories[k - 1];
+    exported.name = desc.name;
+    exported.state.memory = static_cast<wasm_rt_memory_t*>(export_storage(indices[k]));
+    exported.state.declared_max = desc.type.memory.max_pages;
+    if (exported.name == "memory") memory_export = &exported;
+  }
+}
+
 Extern InstanceState::export_extern(const std::shared_ptr<InstanceState>& self, size_t index) {
   const ExportDesc& desc = self->module->info.exports[index];
   switch (desc.type.kind) {

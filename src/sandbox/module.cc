@@ -132,10 +132,23 @@ Result<Instance> Module::instantiate(const Imports& imports, const Limits& limit
       return Error(ErrorKind::Link, info.name + ": " + import_name(want) + " (" +
                                         want.type.to_string() + ") is not provided");
     }
+    if (std::visit([](const auto& handle) { return handle.is_null(); }, *given[k])) {
+      return Error(ErrorKind::Link, info.name + ": " + import_name(want) + " (" +
+                                        want.type.to_string() +
+                                        ") is given an empty handle (a default-constructed " +
+                                        to_string(want.type.kind) + ")");
+    }
     if (Status s = check_import(info.name, want, *given[k]); !s) return std::move(s).error();
+    const auto* memory = std::get_if<Memory>(given[k]);
+    // Caller::memory()'s handle does not keep its instance alive, so cannot tie it to this
+    // one (it has no group).
+    if (memory && !detail::MemoryState::of(*memory)->group) {
+      return Error(ErrorKind::Link, info.name + ": " + import_name(want) +
+                                        " is a memory from Caller::memory(), valid only during "
+                                        "its host call: import Instance::memory() instead");
+    }
     // Code without bounds checks relies on a memory's guard region, which a dense memory
     // (another engine's, in MemoryMode::Dense) does not have.
-    const auto* memory = std::get_if<Memory>(given[k]);
     if (memory && engine.config.memory_mode == MemoryMode::GuardPages &&
         runtime::is_dense_memory(memory->data())) {
       return Error(ErrorKind::Link,
@@ -221,6 +234,9 @@ Result<Instance> Module::instantiate(const Imports& imports, const Limits& limit
     (void)runtime::take_trap_message();
     return Error(ErrorKind::LimitExceeded, info.name + ": " + allocation.failure);
   }
+  // Even after a trap in segment initialization (functions it stored in tables stay
+  // callable, see below): the memories are in place by then.
+  state->set_exported_memories();
   // The first instance to get this far gives its memory, as the data segments left it and
   // before the start function runs, to every later one (runtime::MemoryImage).
   if (trap == TrapKind::None && info.memory_image && engine.config.pool.memory_images && !dense &&

@@ -9,6 +9,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <unordered_map>
 #include <unordered_set>
@@ -109,6 +110,30 @@ struct ModuleCode {
   std::unordered_map<void*, void*> remap;  // first's function addresses -> optimized's
 };
 
+// Behind a Memory handle (here, not with GlobalState and TableState below: InstanceState
+// holds some).
+struct MemoryState {
+  wasm_rt_memory_t* memory = nullptr;
+  std::optional<uint32_t> declared_max;
+  std::shared_ptr<Group> group;  // null for a Caller's view during a host call
+
+  static Memory handle(std::shared_ptr<MemoryState> state) { return Memory(std::move(state)); }
+  // A handle that points to `state` without owning it (no control block: copying it is a
+  // plain copy): Caller::memory()'s view of an instance's own ExportedMemory, which lives as
+  // long as the instance.
+  static Memory borrowed(MemoryState* state) {
+    return Memory(std::shared_ptr<MemoryState>(std::shared_ptr<MemoryState>(), state));
+  }
+  static const std::shared_ptr<MemoryState>& of(const Memory& m) { return m.state_; }
+};
+
+// A memory an instance exports, as Caller::memory() hands it out: found by its name, with no
+// lookup in a map and no allocation per host call.
+struct ExportedMemory {
+  std::string_view name;  // the export's name, in ModuleState::info (kept alive by `module`)
+  MemoryState state;      // no group: the instance would then own a handle to itself
+};
+
 // Constant after construction; shared by every instance of the module.
 struct ModuleState {
   std::shared_ptr<EngineState> engine;
@@ -116,6 +141,7 @@ struct ModuleState {
   std::shared_ptr<ModuleCode> code;
   CompileStats stats;
   std::map<std::string, size_t, std::less<>> export_index;
+  std::vector<size_t> memory_exports;  // the indices of the memory exports, in export order
 
   const ExportDesc* find_export(std::string_view name, size_t* index) const;
 };
@@ -149,6 +175,14 @@ struct InstanceState {
   std::vector<HostBinding> bindings;  // one per import; sized once, never moved
   std::vector<std::shared_ptr<FuncState>> host_functions;       // imported host functions
   std::shared_ptr<Strand> strand = std::make_shared<Strand>();  // call_async's, in turn
+  // One per ModuleState::memory_exports, for Caller::memory(): the first here (no allocation
+  // at instantiation; state.memory is null if the instance exports no memory), any others
+  // (a memory exported under several names) in more_memories. Set once when instantiation has placed the memories (an
+  // imported memory's address is known only then), before any guest code runs; never moved,
+  // as Caller::memory()'s handles point at them.
+  ExportedMemory first_memory;
+  std::vector<ExportedMemory> more_memories;
+  ExportedMemory* memory_export = nullptr;  // the one named "memory", if any: Caller::memory()
 
   ~InstanceState();
   const ws_glue& glue() const { return code->glue(); }
@@ -157,6 +191,9 @@ struct InstanceState {
   }
   // The storage behind a global, memory or table export.
   void* export_storage(size_t index) const;
+  // Fills first_memory, more_memories and memory_export; once, after the instance's memories
+  // are in place.
+  void set_exported_memories();
   // The handle for export `index`; `self` must share ownership of the group.
   static Extern export_extern(const std::shared_ptr<InstanceState>& self, size_t index);
   std::shared_ptr<Group> group_ptr() const { return group.lock(); }
@@ -204,15 +241,6 @@ struct GlobalState {
 
   static Global handle(std::shared_ptr<GlobalState> state) { return Global(std::move(state)); }
   static const std::shared_ptr<GlobalState>& of(const Global& g) { return g.state_; }
-};
-
-struct MemoryState {
-  wasm_rt_memory_t* memory = nullptr;
-  std::optional<uint32_t> declared_max;
-  std::shared_ptr<Group> group;  // null for a Caller's view during a host call
-
-  static Memory handle(std::shared_ptr<MemoryState> state) { return Memory(std::move(state)); }
-  static const std::shared_ptr<MemoryState>& of(const Memory& m) { return m.state_; }
 };
 
 struct TableState {

@@ -201,7 +201,7 @@ uint64_t splitmix64(uint64_t& x) {
 }
 
 wasi::GuestMemory memory_of(Caller& caller) {
-  auto memory = caller.memory("memory");
+  auto memory = caller.memory();
   if (!memory) return {};
   return {memory->data(), memory->size()};
 }

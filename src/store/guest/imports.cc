@@ -43,7 +43,7 @@ class Call {
   // The bytes [ptr, ptr + len) of the guest's memory, or nullopt after recording a Fault.
   std::optional<std::span<uint8_t>> buffer(uint32_t ptr, uint32_t len, const char* what) {
     if (!memory_) {
-      auto memory = caller_.memory("memory");
+      auto memory = caller_.memory();
       if (!memory.ok()) {
         fail(GuestCode::Fault, memory.error().message());
         return std::nullopt;
@@ -214,7 +214,7 @@ void StoreCapability::add_to(Imports& imports) const {
   // bytes are written to out. Does not itself change the message.
   imports.add(module, "last_error",
               Func::wrap([state](Caller& caller, uint32_t out_ptr, uint32_t out_cap) -> int32_t {
-                auto memory = caller.memory("memory");
+                auto memory = caller.memory();
                 if (!memory.ok()) return kFault;
                 auto out = memory->view(out_ptr, out_cap);
                 if (!out.ok()) return kFault;
