@@ -10,10 +10,11 @@
 //
 // Thread safety: Store, Tree and every method on them may be used from any number of threads at
 // once. Reads run in parallel on LMDB snapshots; writes (stash, toss, batch, write) take LMDB's
-// single writer lock, one at a time. Tree::stash, stash_text and toss called by several threads
-// at once are committed in groups: the writes queued while one group commits share the next
-// transaction and its commit (its fsync, on a durable store), each with its own result (a write
-// that fails leaves the others of its group committed as if alone). A write inside a
+// single writer lock, one at a time. On a store whose commits flush (Durability::
+// SyncEveryCommit, SyncEveryCommitButLast), Tree::stash, stash_text and toss called by several
+// threads at once are committed in groups: the writes queued while one group commits share the
+// next transaction, its commit and its flush, each with its own result (a write that fails
+// leaves the others of its group committed as if alone). A write inside a
 // write()/batch() callback must go through the transaction it was given: calling Store::tree(),
 // Tree::stash/toss, write() or batch() from inside a write()/batch() callback on the same thread
 // deadlocks (LMDB's writer lock is not re-entrant). ReadTxn, WriteTxn and Batch objects live only
@@ -309,8 +310,8 @@ class Batch {
 
 // A named tree of nuts: a cheap, copyable handle that keeps its Store open. Each method runs in
 // its own LMDB transaction (see WriteTxn/ReadTxn for what each does and its errors), but for
-// stash, stash_text and toss from threads writing at once, which may share one (grouped writes,
-// at the top of this file).
+// stash, stash_text and toss from threads writing at once to a store whose commits flush,
+// which may share one (grouped writes, at the top of this file).
 class Tree {
  public:
   const std::string& name() const;

@@ -171,6 +171,12 @@ Result<Store> open_env(std::filesystem::path path, const StoreOptions& options, 
   state->path = std::move(path);
   state->options = options;
   state->temporary = temporary;
+  // Grouping pays where a commit waits for the disk. Where commits are cheap (microseconds),
+  // handing groups between threads costs more than it saves: the write transaction's pages
+  // and LMDB's own state move between processor caches with every new leader, and two threads
+  // stashing into a memory store at once did 0.34 M stashes/s without grouping, 0.16 M/s with.
+  state->group_writes = !temporary && (options.durability == Durability::SyncEveryCommit ||
+                                       options.durability == Durability::SyncEveryCommitButLast);
 
   std::error_code ec;
   std::filesystem::create_directories(state->path, ec);

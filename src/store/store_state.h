@@ -91,7 +91,9 @@ struct StoreState {
   // Secondary indexes per tree (index.h, index_registry.h).
   IndexRegistry indexes;
 
-  // One-operation writes from several threads share transactions (write_group.h).
+  // One-operation writes from several threads share transactions (write_group.h), where
+  // every commit flushes to the disk; constant after open.
+  bool group_writes = false;
   WriteGroups groups;
 
   // The last timestamp handed out, so that timestamps never go back or repeat.
@@ -168,11 +170,13 @@ auto with_write(StoreState& state, F&& fn) -> decltype(fn(std::declval<WriteTxn&
   return result;
 }
 
-// Runs `fn(WriteTxn&)` as a grouped write of `state` (write_group.h) and returns what it
-// returns (a Status or a Result<T>), or its transaction's error. `fn` may run more than once
-// (again alone, after its group failed); each run starts from what the store holds then.
+// Runs `fn(WriteTxn&)` as a grouped write of `state` (write_group.h) if its commits flush,
+// else as with_write does, and returns what it returns (a Status or a Result<T>), or its
+// transaction's error. `fn` may run more than once (again alone, after its group failed); each
+// run starts from what the store holds then.
 template <class F>
 auto with_grouped_write(StoreState& state, F&& fn) -> decltype(fn(std::declval<WriteTxn&>())) {
+  if (!state.group_writes) return with_write(state, std::forward<F>(fn));
   if (Status busy = check_not_notifying(state); !busy.ok()) return std::move(busy).error();
   using R = decltype(fn(std::declval<WriteTxn&>()));
   std::optional<R> result;

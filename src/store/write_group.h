@@ -1,6 +1,8 @@
-// Group commit: one-operation writes (Tree::stash, Tree::stash_text, Tree::toss) from threads
-// that write to one store at the same time share a write transaction and its commit (and, on a
-// durable store, its fsync), instead of each taking LMDB's writer lock and committing alone.
+// Group commit: one-operation writes (Tree::stash, Tree::stash_text, Tree::toss, a guest's
+// store capability writes) from threads that write at the same time to a store whose commits
+// flush (Durability::SyncEveryCommit, SyncEveryCommitButLast) share a write transaction, its
+// commit and its flush, instead of each taking LMDB's writer lock and flushing alone. Stores
+// whose commits do not wait for the disk do not group (StoreState::group_writes says why).
 //
 // The first thread to arrive leads: it takes every write queued behind it (up to kMaxGroup),
 // runs them in order in one transaction, commits, delivers their changes to subscribers, wakes

@@ -1,5 +1,5 @@
-// Group commit (src/store/write_group.h): stashes and tosses from threads writing at once share
-// a transaction, and each keeps its own result.
+// Group commit (src/store/write_group.h): stashes and tosses from threads writing at once to a
+// store whose commits flush share a transaction, and each keeps its own result.
 //
 // The tests make groups happen on purpose: the first write's subscription callback runs while
 // its thread still leads, and holds it there until the other writers have queued, one by one,
@@ -167,7 +167,7 @@ TEST_F(WriteGroupTest, GroupsOnADurableStoreSurviveReopening) {
 // Many threads, each stashing and tossing its own ids: every write lands once, in one feed
 // whose numbers never repeat, and every change is delivered once.
 TEST_F(WriteGroupTest, ConcurrentWritersKeepTheFeedAndVersionsExact) {
-  Store store = Store::open_memory().value();
+  Store store = open();
   Tree t = tree(store, "t");
   std::atomic<uint64_t> delivered{0};
   Subscription count = t.subscribe([&](const Change&) { ++delivered; });
