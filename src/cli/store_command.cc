@@ -23,11 +23,20 @@ std::string dump(const nlohmann::json& value) {
 
 // A nut as the commands print it, fields in this order:
 // {"id": ..., "version": ..., "timestamp": ..., "expiry": ... or null, "payload": ...}.
-std::string nut_line(const Nut& nut) {
-  return "{\"id\":" + dump(nut.id) + ",\"version\":" + std::to_string(nut.version) +
+// Everything up to the payload's text:
+template <class N>
+std::string nut_head(const N& nut) {
+  return "{\"id\":" + dump(std::string(nut.id)) + ",\"version\":" + std::to_string(nut.version) +
          ",\"timestamp\":" + std::to_string(nut.timestamp_ns) +
          ",\"expiry\":" + (nut.expires_at_ns ? std::to_string(*nut.expires_at_ns) : "null") +
-         ",\"payload\":" + dump(nut.payload) + "}";
+         ",\"payload\":";
+}
+std::string nut_line(const Nut& nut) { return nut_head(nut) + dump(nut.payload) + "}"; }
+// The same from the stored bytes, rendered without a DOM (the same text: NutView::json_text).
+Result<std::string> nut_line(const store::NutView& nut) {
+  std::string line = nut_head(nut);
+  if (Status rendered = nut.append_json_text(&line); !rendered) return std::move(rendered).error();
+  return line + "}";
 }
 
 // One line naming the store (unless the message does already); exit 1 for a nut or tree
@@ -128,9 +137,12 @@ int run_store(const StoreCommandOptions& options) {
   if (!tree) return fail(options, tree.error());
   if (options.action == "put") return put(*tree, options);
   if (options.action == "get") {
-    auto nut = tree->crack(options.operand);
-    if (!nut) return fail(options, nut.error());
-    std::printf("%s\n", nut_line(*nut).c_str());
+    Result<std::string> line = Error(ErrorKind::Internal, "");
+    Status read =
+        tree->crack_view(options.operand, [&](const store::NutView& nut) { line = nut_line(nut); });
+    if (!read) return fail(options, read.error());
+    if (!line) return fail(options, line.error());
+    std::printf("%s\n", line->c_str());
     return kExitOk;
   }
   if (options.action == "query") return query(*tree, options);
@@ -161,11 +173,18 @@ int run_store(const StoreCommandOptions& options) {
     if (Status s = tree->toss(options.operand); !s) return fail(options, s.error());
     return kExitOk;
   }
-  Status scanned = tree->scan({.prefix = options.prefix}, [](Nut& nut) {
-    std::printf("%s\n", nut_line(nut).c_str());
+  Status bad;  // a payload that did not render: the scan stops there
+  Status scanned = tree->scan_view({.prefix = options.prefix}, [&](const store::NutView& nut) {
+    auto line = nut_line(nut);
+    if (!line) {
+      bad = std::move(line).error();
+      return false;
+    }
+    std::printf("%s\n", line->c_str());
     return true;
   });
   if (!scanned) return fail(options, scanned.error());
+  if (!bad) return fail(options, bad.error());
   return kExitOk;
 }
 
