@@ -99,6 +99,24 @@ TEST_F(StoreCliTest, DelThenGetIsNotFound) {
   EXPECT_EQ(store("del " + db + " users bob").exit_code, 1);
 }
 
+// Reading commands open the store read-only: a mistyped tree is an error each time, never a new
+// empty tree.
+TEST_F(StoreCliTest, ReadingCommandsCreateNoTree) {
+  const std::string db = db_.string();
+  ASSERT_EQ(store("put " + db + " users '{\"id\":\"bob\"}'").exit_code, 0);
+  for (const char* command : {"get", "scan", "query", "changes", "indexes"}) {
+    const std::string args = std::string(command) + " " + db + " usres" +
+                             (command == std::string("get") ? " bob" : "") +
+                             (command == std::string("query") ? " 'limit 1'" : "");
+    auto run = store(args);
+    EXPECT_EQ(run.exit_code, 1) << args << ": " << run.out;
+    EXPECT_NE(run.out.find("tree `usres`: no such tree"), std::string::npos)
+        << args << ": " << run.out;
+  }
+  auto get = store("get " + db + " users bob");
+  EXPECT_EQ(get.exit_code, 0) << get.out;
+}
+
 // The feed after a point, tombstones included; an expiry, then a purge.
 TEST_F(StoreCliTest, ChangesExpiryAndPurge) {
   const std::string db = db_.string();

@@ -105,6 +105,14 @@ struct StoreOptions {
   // A peer that syncs less often than this misses those deletes, and may bring the documents
   // back: choose it longer than any peer stays away. Negative is InvalidArgument.
   std::chrono::milliseconds tombstone_lifetime{0};
+  // Opens an existing store for reading only (LMDB's MDB_RDONLY): NotFound if there is no
+  // store at the path (nothing is created), NotFound from Store::tree() for a tree the store
+  // does not hold, and InvalidArgument naming the path from every write (stash, toss, write,
+  // batch, squabble, sync into it, the purges, create_index, drop_index). Another process may
+  // write the store meanwhile; reads see its commits. LMDB still needs to write its lock file
+  // (lock.mdb), except on a read-only file system. Not with open_memory() or an
+  // expiry_sweep_interval (InvalidArgument).
+  bool read_only = false;
 };
 
 // One document. An owned value.

@@ -131,7 +131,13 @@ int run_store(const StoreCommandOptions& options) {
     print_error(options.db + ": no store here");
     return kExitUsage;
   }
-  auto db = store::Store::open(options.db);
+  // Reading commands open the store read-only: they never write, so a mistyped tree name is
+  // an error rather than a new empty tree.
+  store::StoreOptions open_options;
+  open_options.read_only = options.action == "get" || options.action == "scan" ||
+                           options.action == "query" || options.action == "changes" ||
+                           options.action == "indexes";
+  auto db = store::Store::open(options.db, open_options);
   if (!db) return fail(options, db.error());
   auto tree = db->tree(options.tree);
   if (!tree) return fail(options, tree.error());

@@ -78,7 +78,7 @@ bool key_of_body(const StoreState& state, const IndexDef& def, std::string_view 
 
 Status load_indexes(StoreState& state) {
   const std::string where = state.path.string();
-  auto txn = lmdb::Txn::begin(state.env.get(), /*read_only=*/false);
+  auto txn = lmdb::Txn::begin(state.env.get(), state.options.read_only);
   if (!txn.ok()) return std::move(txn).error().with_context(where);
   MDB_dbi meta;
   int rc = mdb_dbi_open(txn->get(), kMetaDb, 0, &meta);

@@ -91,7 +91,7 @@ Status Tree::create_index(std::string_view field) const {
   const std::string context = state.path.string() + ": " + where(*this, def.field);
   if (find(*state.indexes.lookup(name()), def.field)) return {};
 
-  auto txn = lmdb::Txn::begin(state.env.get(), /*read_only=*/false);  // the writer lock
+  auto txn = detail::begin_write(state);  // the writer lock
   if (!txn.ok()) return std::move(txn).error().with_context(context);
   if (find(*state.indexes.lookup(name()), def.field)) return {};  // made meanwhile
   const std::string db_name = detail::index_db_name(name(), def.field);
@@ -141,7 +141,7 @@ Status Tree::drop_index(std::string_view field) const {
   if (!path.ok()) return std::move(path).error().with_context("tree `" + name() + "`");
   const std::string canonical = field_path::canonical(*path);
   const std::string context = state.path.string() + ": " + where(*this, canonical);
-  auto txn = lmdb::Txn::begin(state.env.get(), /*read_only=*/false);
+  auto txn = detail::begin_write(state);
   if (!txn.ok()) return std::move(txn).error().with_context(context);
   const auto current = state.indexes.lookup(name());  // only this writer replaces it
   const IndexDef* def = find(*current, canonical);

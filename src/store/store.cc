@@ -88,7 +88,7 @@ Status read_id(StoreState& state, MDB_txn* txn) {
 // Creates "$meta" in a new environment, or checks the format of an existing store.
 Status check_meta(StoreState& state) {
   const std::string where = state.path.string();
-  auto txn = lmdb::Txn::begin(state.env.get(), /*read_only=*/false);
+  auto txn = lmdb::Txn::begin(state.env.get(), state.options.read_only);
   if (!txn.ok()) return std::move(txn).error().with_context(where);
   MDB_dbi meta;
   int rc = mdb_dbi_open(txn->get(), kMetaDb, 0, &meta);
@@ -102,6 +102,12 @@ Status check_meta(StoreState& state) {
       return Error(ErrorKind::InvalidArgument,
                    where + ": an LMDB environment that is not a wasm-sandbox store (no " + kMetaDb +
                        " database)");
+    }
+    if (state.options.read_only) {
+      return Error(ErrorKind::InvalidArgument,
+                   where +
+                       ": an empty LMDB environment, not yet a wasm-sandbox store (a read-only "
+                       "open creates nothing)");
     }
     rc = mdb_dbi_open(txn->get(), kMetaDb, MDB_CREATE, &meta);
     if (rc != 0) return lmdb::error(rc, where);
@@ -175,11 +181,25 @@ Result<Store> open_env(std::filesystem::path path, const StoreOptions& options, 
   // handing groups between threads costs more than it saves: the write transaction's pages
   // and LMDB's own state move between processor caches with every new leader, and two threads
   // stashing into a memory store at once did 0.34 M stashes/s without grouping, 0.16 M/s with.
-  state->group_writes = !temporary && (options.durability == Durability::SyncEveryCommit ||
-                                       options.durability == Durability::SyncEveryCommitButLast);
+  state->group_writes = !temporary && !options.read_only &&
+                        (options.durability == Durability::SyncEveryCommit ||
+                         options.durability == Durability::SyncEveryCommitButLast);
 
   std::error_code ec;
-  std::filesystem::create_directories(state->path, ec);
+  if (options.read_only) {
+    if (options.expiry_sweep_interval.count() > 0) {
+      return Error(ErrorKind::InvalidArgument,
+                   where + ": StoreOptions::read_only and expiry_sweep_interval: the sweep writes");
+    }
+    if (!std::filesystem::is_regular_file(state->path / "data.mdb", ec)) {
+      return Error(ErrorKind::NotFound, where +
+                                            ": no store here (no data.mdb), and a read-only "
+                                            "open creates nothing");
+    }
+    flags |= MDB_RDONLY;
+  } else {
+    std::filesystem::create_directories(state->path, ec);
+  }
   if (ec || !std::filesystem::is_directory(state->path, ec)) {
     return Error(ErrorKind::Io,
                  where + ": cannot create the store directory" + (ec ? ": " + ec.message() : ""));
@@ -204,7 +224,7 @@ Result<Store> open_env(std::filesystem::path path, const StoreOptions& options, 
   if (!meta.ok()) return std::move(meta).error();
   Status indexes = detail::load_indexes(*state);
   if (!indexes.ok()) return std::move(indexes).error();
-  if (!temporary) state->syncer.start(env, options, where);  // durability.h
+  if (!temporary && !options.read_only) state->syncer.start(env, options, where);  // durability.h
   if (options.expiry_sweep_interval.count() > 0) {
     state->sweeper.start(state.get(), options.expiry_sweep_interval);  // expiry_sweeper.h
   }
@@ -220,6 +240,11 @@ Result<Store> Store::open(const std::filesystem::path& path, const StoreOptions&
 }
 
 Result<Store> Store::open_memory(const StoreOptions& options) {
+  if (options.read_only) {
+    return Error(
+        ErrorKind::InvalidArgument,
+        "open_memory(): StoreOptions::read_only (a new, empty store could never be written)");
+  }
   const char* tmp = std::getenv("TMPDIR");
   std::string pattern = std::string(tmp && *tmp ? tmp : "/tmp") + "/wasm-sandbox-store-XXXXXX";
   if (!mkdtemp(pattern.data())) {
@@ -251,15 +276,20 @@ Result<Tree> Store::tree(std::string_view name) {
                                                std::to_string(state_->options.max_trees) +
                                                ") trees already");
   }
-  auto txn = lmdb::Txn::begin(state_->env.get(), /*read_only=*/false);
+  // Read-only: found, never created (a read transaction's handles stay open once it commits).
+  const bool read_only = state_->options.read_only;
+  const unsigned create = read_only ? 0 : MDB_CREATE;
+  auto txn = lmdb::Txn::begin(state_->env.get(), read_only);
   if (!txn.ok()) return std::move(txn).error().with_context(where);
   auto info = std::make_unique<detail::TreeInfo>();
   info->name = key;
-  int rc = mdb_dbi_open(txn->get(), key.c_str(), MDB_CREATE, &info->live);
-  if (rc == 0) rc = mdb_dbi_open(txn->get(), (key + "$dead").c_str(), MDB_CREATE, &info->dead);
-  if (rc == 0) rc = mdb_dbi_open(txn->get(), (key + "$feed").c_str(), MDB_CREATE, &info->feed);
-  if (rc == 0) {
-    rc = mdb_dbi_open(txn->get(), (key + "$expiry").c_str(), MDB_CREATE, &info->expiry);
+  int rc = mdb_dbi_open(txn->get(), key.c_str(), create, &info->live);
+  if (rc == 0) rc = mdb_dbi_open(txn->get(), (key + "$dead").c_str(), create, &info->dead);
+  if (rc == 0) rc = mdb_dbi_open(txn->get(), (key + "$feed").c_str(), create, &info->feed);
+  if (rc == 0) rc = mdb_dbi_open(txn->get(), (key + "$expiry").c_str(), create, &info->expiry);
+  if (rc == MDB_NOTFOUND && read_only) {
+    return Error(ErrorKind::NotFound,
+                 where + ": no such tree (a read-only open creates none)");
   }
   if (rc == MDB_DBS_FULL) {
     return Error(ErrorKind::LimitExceeded, where + ": the store holds StoreOptions::max_trees (" +

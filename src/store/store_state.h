@@ -149,12 +149,17 @@ void flush_log(MDB_txn* txn, const WriteLog& log);
 // with_write took before the commit).
 void publish_log(StoreState& state, WriteLog& log);
 
+// A write transaction of `state` (taking LMDB's writer lock), or InvalidArgument if the store
+// was opened read-only (StoreOptions::read_only). Errors without the store's path: callers add
+// their context.
+Result<lmdb::Txn> begin_write(StoreState& state);
+
 // Runs `fn(WriteTxn&)` in a new write transaction, committed if it succeeds; returns what it
 // returns (a Status or a Result<T>), or the commit's error.
 template <class F>
 auto with_write(StoreState& state, F&& fn) -> decltype(fn(std::declval<WriteTxn&>())) {
   if (Status busy = check_not_notifying(state); !busy.ok()) return std::move(busy).error();
-  auto txn = lmdb::Txn::begin(state.env.get(), /*read_only=*/false);
+  auto txn = begin_write(state);
   if (!txn.ok()) return std::move(txn).error().with_context(state.path.string());
   WriteLog log;
   WriteTxn writer = Access::write_txn(&state, txn->get(), &log);

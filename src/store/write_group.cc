@@ -23,7 +23,7 @@ void run_alone(StoreState& state, GroupedWrite& write) {
 // if any of them or the commit failed.
 bool run_together(StoreState& state, const std::array<GroupedWrite*, WriteGroups::kMaxGroup>& group,
                   size_t size) {
-  auto txn = lmdb::Txn::begin(state.env.get(), /*read_only=*/false);
+  auto txn = begin_write(state);
   if (!txn.ok()) return false;
   WriteLog log;
   WriteTxn writer = Access::write_txn(&state, txn->get(), &log);

@@ -30,6 +30,14 @@ Result<uint64_t> WriteLog::next_seq(MDB_txn* txn, TreeInfo* tree) {
   return last + 1;
 }
 
+Result<lmdb::Txn> begin_write(StoreState& state) {
+  if (state.options.read_only) {
+    return Error(ErrorKind::InvalidArgument,
+                 "the store was opened read-only (StoreOptions::read_only): it cannot be written");
+  }
+  return lmdb::Txn::begin(state.env.get(), /*read_only=*/false);
+}
+
 Status check_not_notifying(const StoreState& state) {
   if (t_notifying != &state) return {};
   return Error(ErrorKind::InvalidArgument,

@@ -170,5 +170,87 @@ TEST(StoreMemory, TwoMemoryStoresAreIndependent) {
   EXPECT_FALSE(*two->tree("t")->exists("k"));
 }
 
+// StoreOptions::read_only: reads work, every write is refused naming the path, nothing of the
+// store changes, and nothing is created.
+TEST_F(StoreOpen, AReadOnlyStoreReadsAndRefusesEveryWrite) {
+  {
+    Store store = open();
+    Tree t = tree(store, "t");
+    ASSERT_TRUE(t.stash("a", nlohmann::json{{"v", 1}}).ok());
+    ASSERT_TRUE(t.stash("b", nlohmann::json{{"v", 2}}).ok());
+    ASSERT_TRUE(t.toss("b").ok());
+    ASSERT_TRUE(t.create_index("v").ok());
+  }
+  {
+    StoreOptions options;
+    options.read_only = true;
+    Store store = open(options);
+    Tree t = tree(store, "t");
+    EXPECT_EQ(t.crack("a")->payload, (nlohmann::json{{"v", 1}}));
+    EXPECT_EQ(*t.count(), 1u);
+    EXPECT_EQ(t.changes(0)->size(), 2u);
+    EXPECT_EQ(t.query(Query().where("v", Op::Eq, 1))->size(), 1u);
+    EXPECT_EQ(t.explain(Query().where("v", Op::Eq, 1))->index, "v");
+    EXPECT_EQ(*store.trees(), std::vector<std::string>{"t"});
+
+    auto refused = [&](const Status& status, const char* what) {
+      ASSERT_FALSE(status.ok()) << what;
+      EXPECT_EQ(status.error().kind(), ErrorKind::InvalidArgument) << what;
+      EXPECT_NE(status.error().message().find(dir_.string()), std::string::npos)
+          << what << ": " << status.error().message();
+      EXPECT_NE(status.error().message().find("opened read-only"), std::string::npos)
+          << what << ": " << status.error().message();
+    };
+    auto status = [](const auto& result) -> Status {
+      if (result.ok()) return {};
+      return result.error();
+    };
+    refused(status(t.stash("a", 2)), "stash");
+    refused(status(t.stash_text("c", "{}")), "stash_text");
+    refused(t.toss("a"), "toss");
+    refused(store.write([&](WriteTxn& txn) { return status(txn.stash(t, "d", 4)); }), "write");
+    refused(store.batch([&](Batch& batch) { batch.stash(t, "e", 5); }), "batch");
+    refused(status(t.squabble(testing::make_change("f", 1, 1, 6), judges::version())), "squabble");
+    refused(status(t.purge_expired()), "purge_expired");
+    refused(status(t.purge_tombstones(UINT64_MAX)), "purge_tombstones");
+    refused(t.create_index("w"), "create_index");
+    refused(t.drop_index("v"), "drop_index");
+
+    auto missing = store.tree("other");
+    ASSERT_FALSE(missing.ok());
+    EXPECT_EQ(missing.error().kind(), ErrorKind::NotFound);
+    EXPECT_NE(missing.error().message().find("tree `other`: no such tree"), std::string::npos)
+        << missing.error().message();
+    EXPECT_TRUE(store.flush().ok());  // nothing to flush
+  }
+
+  // Reopened for writing: as it was.
+  Store writable = open();
+  Tree again = tree(writable, "t");
+  EXPECT_EQ(again.crack("a")->version, 1u);
+  EXPECT_EQ(*again.last_seq(), 3u);
+  EXPECT_EQ(*writable.trees(), std::vector<std::string>{"t"});
+}
+
+TEST_F(StoreOpen, AReadOnlyOpenCreatesNothing) {
+  StoreOptions options;
+  options.read_only = true;
+  auto store = Store::open(dir_, options);
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.error().kind(), ErrorKind::NotFound);
+  EXPECT_NE(store.error().message().find(dir_.string() + ": no store here"), std::string::npos)
+      << store.error().message();
+  EXPECT_FALSE(std::filesystem::exists(dir_));
+
+  options.expiry_sweep_interval = std::chrono::milliseconds(10);
+  { Store made = open(); }
+  auto swept = Store::open(dir_, options);
+  ASSERT_FALSE(swept.ok());
+  EXPECT_EQ(swept.error().kind(), ErrorKind::InvalidArgument);
+  auto memory = Store::open_memory(StoreOptions{.read_only = true});
+  ASSERT_FALSE(memory.ok());
+  EXPECT_EQ(memory.error().kind(), ErrorKind::InvalidArgument);
+}
+
 }  // namespace
 }  // namespace wasm_sandbox::store
