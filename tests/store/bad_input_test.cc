@@ -9,14 +9,13 @@ using testing::raw_put;
 using testing::StoreDir;
 using StoreCorruption = StoreDir;
 
-class StoreBadInput : public StoreDir {
+class StoreBadInput : public testing::OneTree {
  protected:
   void SetUp() override {
     StoreDir::SetUp();
     StoreOptions options;
     options.max_document_bytes = 1024;
-    store_ = open(options);
-    t_.emplace(tree(*store_, "t"));
+    open_tree("t", options);
     ASSERT_TRUE(t_->stash("k", {{"v", 1}}).ok());
   }
   // The tree still holds exactly the nut SetUp stashed.
@@ -27,8 +26,6 @@ class StoreBadInput : public StoreDir {
     EXPECT_EQ(nut->payload["v"], 1);
     EXPECT_EQ(nut->version, 1u);
   }
-  std::optional<Store> store_;
-  std::optional<Tree> t_;
 };
 
 TEST_F(StoreBadInput, MalformedJsonText) {

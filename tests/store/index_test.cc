@@ -11,12 +11,11 @@ using json = nlohmann::json;
 using testing::StoreDir;
 using Ids = std::vector<std::string>;
 
-class IndexTest : public StoreDir {
+class IndexTest : public testing::OneTree {
  protected:
   void SetUp() override {
     StoreDir::SetUp();
-    store_ = open();
-    t_.emplace(tree(*store_, "t"));
+    open_tree();
   }
   Ids ids(const Query& q) {
     auto nuts = t_->query(q);
@@ -32,8 +31,6 @@ class IndexTest : public StoreDir {
     EXPECT_TRUE(plan.ok());
     return plan.ok() ? plan->index : "?";
   }
-  std::optional<Store> store_;
-  std::optional<Tree> t_;
 };
 
 TEST_F(IndexTest, BuiltOverExistingNutsAndUsedByRangeQueries) {

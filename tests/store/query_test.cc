@@ -69,12 +69,11 @@ TEST(ValueOrder, NumbersCompareByValueAcrossRepresentations) {
   EXPECT_EQ(compare_values(nan, nan), 0);
 }
 
-class QueryTest : public StoreDir {
+class QueryTest : public testing::OneTree {
  protected:
   void SetUp() override {
     StoreDir::SetUp();
-    store_ = open();
-    t_.emplace(tree(*store_, "people"));
+    open_tree("people");
     const std::vector<std::pair<std::string, json>> docs = {
         {"ada",
          {{"name", "Ada"},
@@ -108,8 +107,6 @@ class QueryTest : public StoreDir {
     }
     return out;
   }
-  std::optional<Store> store_;
-  std::optional<Tree> t_;
 };
 
 TEST_F(QueryTest, ComparisonsMatchOnlyTheirOwnType) {

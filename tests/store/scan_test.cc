@@ -10,12 +10,11 @@ namespace {
 using testing::StoreDir;
 using StoreScan = StoreDir;
 
-class StoreScanFixture : public StoreDir {
+class StoreScanFixture : public testing::OneTree {
  protected:
   void SetUp() override {
     StoreDir::SetUp();
-    store_ = open();
-    t_.emplace(tree(*store_, "t"));
+    open_tree();
     // Stashed out of order: scans return id order.
     for (const char* id : {"user:3", "item:1", "user:1", "user:10", "user:2", "usex", "a", "z"}) {
       ASSERT_TRUE(t_->stash(id, {{"id", id}}).ok());
@@ -32,8 +31,6 @@ class StoreScanFixture : public StoreDir {
     EXPECT_TRUE(status.ok());
     return out;
   }
-  std::optional<Store> store_;
-  std::optional<Tree> t_;
 };
 
 using Ids = std::vector<std::string>;

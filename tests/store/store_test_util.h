@@ -7,7 +7,9 @@
 
 #include <chrono>
 #include <filesystem>
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "wasm_sandbox/store.h"
 
@@ -76,6 +78,19 @@ class StoreDir : public ::testing::Test {
   }
 
   std::filesystem::path dir_;
+};
+
+// A store in the test's directory and one tree of it, for fixtures that work on one tree.
+class OneTree : public StoreDir {
+ protected:
+  // Opens the store with `options` and its tree `name` (call from SetUp, after
+  // StoreDir::SetUp()).
+  void open_tree(std::string_view name = "t", const StoreOptions& options = {}) {
+    store_ = open(options);
+    t_.emplace(tree(*store_, name));
+  }
+  std::optional<Store> store_;
+  std::optional<Tree> t_;
 };
 
 }  // namespace wasm_sandbox::store::testing
