@@ -51,32 +51,34 @@ Filled filled_memory_store(benchmark::State& state) {
   return {std::move(store), std::move(tree)};
 }
 
-void stash_memory(benchmark::State& state) {
-  auto store = Store::open_memory();
-  Tree tree = std::move(store->tree("bench")).value();
+// One stash per call into `tree`, the document's "visits" changing each time, over `ids` ids
+// that start with `prefix`.
+void stash_each(benchmark::State& state, const Tree& tree, uint64_t ids,
+                const std::string& prefix = "") {
   json doc = document(0);
   uint64_t i = 0;
   for (auto _ : state) {
     doc["visits"] = i;
-    if (!tree.stash(id(i++ % 100000), doc).ok()) state.SkipWithError("stash failed");
+    std::string key = id(i++ % ids);
+    if (!prefix.empty()) key.insert(0, prefix);
+    if (!tree.stash(key, doc).ok()) state.SkipWithError("stash failed");
   }
   state.SetItemsProcessed(static_cast<int64_t>(i));
+}
+
+// The threaded benchmarks: each thread its own 50,000 ids.
+void stash_from_threads(benchmark::State& state, const Tree& tree) {
+  stash_each(state, tree, 50000, "t" + std::to_string(state.thread_index()) + ":");
+}
+
+void stash_memory(benchmark::State& state) {
+  auto store = Store::open_memory();
+  stash_each(state, std::move(store->tree("bench")).value(), 100000);
 }
 BENCHMARK(stash_memory)->Name("store/stash_memory");
 
-// Threads stashing into one memory store at once, each its own ids, one stash per call: the
-// stashes of threads that arrive while a group commits share the next transaction.
-// One thread's share of the threaded benchmarks: its own 50,000 ids, one stash per call.
-void stash_from_threads(benchmark::State& state, const Tree& tree) {
-  json doc = document(0);
-  const std::string prefix = "t" + std::to_string(state.thread_index()) + ":";
-  uint64_t i = 0;
-  for (auto _ : state) {
-    doc["visits"] = i;
-    if (!tree.stash(prefix + id(i++ % 50000), doc).ok()) state.SkipWithError("stash failed");
-  }
-  state.SetItemsProcessed(static_cast<int64_t>(i));
-}
+// Threads stashing into one memory store at once. Memory stores do not group writes (the
+// threads take turns at LMDB's writer lock): docs/store.md, "Group commit".
 void stash_memory_threads(benchmark::State& state) {
   static Store store = std::move(Store::open_memory()).value();
   static Tree tree = std::move(store.tree("bench")).value();
@@ -119,13 +121,7 @@ class DurableStore {
 // that the background flush of SyncPeriodically counts).
 void stash_durable_single(benchmark::State& state, Durability durability) {
   DurableStore durable(durability);
-  json doc = document(0);
-  uint64_t i = 0;
-  for (auto _ : state) {
-    doc["visits"] = i;
-    if (!durable.tree().stash(id(i++ % 100000), doc).ok()) state.SkipWithError("stash failed");
-  }
-  state.SetItemsProcessed(static_cast<int64_t>(i));
+  stash_each(state, durable.tree(), 100000);
 }
 BENCHMARK_CAPTURE(stash_durable_single, sync, Durability::SyncEveryCommit)
     ->Name("store/stash_durable_single/sync")
