@@ -25,21 +25,14 @@ std::string where(const std::string& tree, const IndexDef& def) {
 Status remove_everywhere(MDB_txn* txn, const std::string& tree, const IndexDef& def,
                          std::string_view id) {
   std::vector<std::string> keys;  // collected first: no deleting under a moving cursor
-  {
-    MDB_cursor* raw = nullptr;
-    int rc = mdb_cursor_open(txn, def.dbi, &raw);
-    if (rc != 0) return lmdb::error(rc, where(tree, def));
-    lmdb::Cursor cursor(raw);
-    MDB_val key, value;
-    for (rc = cursor.get(&key, &value, MDB_FIRST); rc == 0;
-         rc = cursor.get(&key, &value, MDB_NEXT)) {
-      if (lmdb::view(value) == id) keys.emplace_back(lmdb::view(key));
-    }
-    if (rc != MDB_NOTFOUND) return lmdb::error(rc, where(tree, def));
-  }
+  int rc = lmdb::for_each(txn, def.dbi, [&](const MDB_val& key, const MDB_val& value) {
+    if (lmdb::view(value) == id) keys.emplace_back(lmdb::view(key));
+    return true;
+  });
+  if (rc != 0) return lmdb::error(rc, where(tree, def));
   for (const std::string& k : keys) {
     MDB_val key = lmdb::val(k), data = lmdb::val(id);
-    int rc = mdb_del(txn, def.dbi, &key, &data);
+    rc = mdb_del(txn, def.dbi, &key, &data);
     if (rc != 0 && rc != MDB_NOTFOUND) return lmdb::error(rc, where(tree, def));
   }
   return {};

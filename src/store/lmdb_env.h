@@ -89,4 +89,20 @@ class Cursor {
   MDB_cursor* cursor_ = nullptr;
 };
 
+// Calls `fn(key, value)` (returning bool) for each record of `dbi` in key order, until it
+// returns false. 0 when done or stopped, else LMDB's error code (opening the cursor or moving
+// it). The records are valid only during the call; `fn` must not write to `dbi`.
+template <class F>
+int for_each(MDB_txn* txn, MDB_dbi dbi, F&& fn) {
+  MDB_cursor* raw = nullptr;
+  int rc = mdb_cursor_open(txn, dbi, &raw);
+  if (rc != 0) return rc;
+  Cursor cursor(raw);
+  MDB_val key, value;
+  for (rc = cursor.get(&key, &value, MDB_FIRST); rc == 0; rc = cursor.get(&key, &value, MDB_NEXT)) {
+    if (!fn(key, value)) return 0;
+  }
+  return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
 }  // namespace wasm_sandbox::store::lmdb

@@ -288,8 +288,7 @@ Result<Tree> Store::tree(std::string_view name) {
   if (rc == 0) rc = mdb_dbi_open(txn->get(), (key + "$feed").c_str(), create, &info->feed);
   if (rc == 0) rc = mdb_dbi_open(txn->get(), (key + "$expiry").c_str(), create, &info->expiry);
   if (rc == MDB_NOTFOUND && read_only) {
-    return Error(ErrorKind::NotFound,
-                 where + ": no such tree (a read-only open creates none)");
+    return Error(ErrorKind::NotFound, where + ": no such tree (a read-only open creates none)");
   }
   if (rc == MDB_DBS_FULL) {
     return Error(ErrorKind::LimitExceeded, where + ": the store holds StoreOptions::max_trees (" +
@@ -318,18 +317,13 @@ Result<std::vector<std::string>> Store::trees() const {
     MDB_dbi main;
     int rc = mdb_dbi_open(raw, nullptr, 0, &main);
     if (rc != 0) return lmdb::error(rc, where);
-    MDB_cursor* raw_cursor = nullptr;
-    rc = mdb_cursor_open(raw, main, &raw_cursor);
-    if (rc != 0) return lmdb::error(rc, where);
-    lmdb::Cursor cursor(raw_cursor);
     std::vector<std::string> names;
-    MDB_val key, value;
-    for (rc = cursor.get(&key, &value, MDB_FIRST); rc == 0;
-         rc = cursor.get(&key, &value, MDB_NEXT)) {
+    rc = lmdb::for_each(raw, main, [&](const MDB_val& key, const MDB_val&) {
       const std::string_view name = lmdb::view(key);
       if (name.find('$') == std::string_view::npos) names.emplace_back(name);
-    }
-    if (rc != MDB_NOTFOUND) return lmdb::error(rc, where);
+      return true;
+    });
+    if (rc != 0) return lmdb::error(rc, where);
     return names;
   });
 }

@@ -169,21 +169,19 @@ Result<uint64_t> detail::purge_expired_nuts(WriteTxn& txn, TreeInfo& info, uint6
   const std::string where = "tree `" + info.name + "`: purging expired nuts";
   // Collect first: the writes below move the cursor's database under it.
   std::vector<std::string> ids;
-  {
-    MDB_cursor* raw_cursor = nullptr;
-    int rc = mdb_cursor_open(raw_txn, info.expiry, &raw_cursor);
-    if (rc != 0) return lmdb::error(rc, where);
-    lmdb::Cursor cursor(raw_cursor);
-    MDB_val key, value;
-    for (rc = cursor.get(&key, &value, MDB_FIRST); rc == 0;
-         rc = cursor.get(&key, &value, MDB_NEXT)) {
-      if (key.mv_size < 8) return Error(ErrorKind::Io, where + ": corrupt expiry entry");
-      const char* bytes = static_cast<const char*>(key.mv_data);
-      if (detail::get_be64(bytes) > now_ns) break;
-      ids.emplace_back(bytes + 8, key.mv_size - 8);
+  bool corrupt = false;
+  int rc = lmdb::for_each(raw_txn, info.expiry, [&](const MDB_val& key, const MDB_val&) {
+    if (key.mv_size < 8) {
+      corrupt = true;
+      return false;
     }
-    if (rc != 0 && rc != MDB_NOTFOUND) return lmdb::error(rc, where);
-  }
+    const char* bytes = static_cast<const char*>(key.mv_data);
+    if (detail::get_be64(bytes) > now_ns) return false;
+    ids.emplace_back(bytes + 8, key.mv_size - 8);
+    return true;
+  });
+  if (rc != 0) return lmdb::error(rc, where);
+  if (corrupt) return Error(ErrorKind::Io, where + ": corrupt expiry entry");
   for (const std::string& id : ids) {
     auto old = detail::read_current(raw_txn, info, id);
     if (!old.ok()) return std::move(old).error();
@@ -213,32 +211,28 @@ Result<uint64_t> detail::purge_old_tombstones(WriteTxn& txn, TreeInfo& info, uin
   if (!last.ok()) return std::move(last).error();
   // Collect first: the deletes below would move the cursor's database under it.
   std::vector<std::pair<std::string, uint64_t>> old;  // id, its feed seq
-  {
-    MDB_cursor* raw = nullptr;
-    int rc = mdb_cursor_open(raw_txn, info.dead, &raw);
-    if (rc != 0) return lmdb::error(rc, where);
-    lmdb::Cursor cursor(raw);
-    MDB_val key, value;
-    for (rc = cursor.get(&key, &value, MDB_FIRST); rc == 0;
-         rc = cursor.get(&key, &value, MDB_NEXT)) {
-      codec::Header header;
-      std::string_view body;
-      if (!codec::decode_header(lmdb::view(value), &header, &body)) {
-        return Error(ErrorKind::Io,
-                     names::where(info.name, lmdb::view(key)) + ": corrupt tombstone");
-      }
-      if (header.timestamp_ns < before_ns && header.seq != *last) {
-        old.emplace_back(lmdb::view(key), header.seq);
-      }
+  std::optional<std::string> corrupt;                 // the id of a tombstone that is not one
+  int rc = lmdb::for_each(raw_txn, info.dead, [&](const MDB_val& key, const MDB_val& value) {
+    codec::Header header;
+    std::string_view body;
+    if (!codec::decode_header(lmdb::view(value), &header, &body)) {
+      corrupt.emplace(lmdb::view(key));
+      return false;
     }
-    if (rc != 0 && rc != MDB_NOTFOUND) return lmdb::error(rc, where);
-  }
+    if (header.timestamp_ns < before_ns && header.seq != *last) {
+      old.emplace_back(lmdb::view(key), header.seq);
+    }
+    return true;
+  });
+  if (rc != 0) return lmdb::error(rc, where);
+  if (corrupt)
+    return Error(ErrorKind::Io, names::where(info.name, *corrupt) + ": corrupt tombstone");
   for (const auto& [id, seq] : old) {
     char seq_key[8];
     detail::put_be64(seq_key, seq);
     MDB_val feed_key = lmdb::val(std::string_view(seq_key, 8));
     MDB_val dead_key = lmdb::val(id);
-    int rc = mdb_del(raw_txn, info.feed, &feed_key, nullptr);
+    rc = mdb_del(raw_txn, info.feed, &feed_key, nullptr);
     if (rc == 0 || rc == MDB_NOTFOUND) rc = mdb_del(raw_txn, info.dead, &dead_key, nullptr);
     if (rc != 0) return lmdb::error(rc, names::where(info.name, id));
   }
