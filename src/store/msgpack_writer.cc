@@ -126,4 +126,12 @@ class Writer {
 
 void encode(const nlohmann::json& value, std::vector<uint8_t>* out) { Writer(out).value(value); }
 
+std::string_view encode_scratch(const nlohmann::json& value) {
+  thread_local std::vector<uint8_t> bytes;
+  bytes.clear();
+  if (bytes.capacity() > (size_t{1} << 20)) bytes.shrink_to_fit();
+  encode(value, &bytes);
+  return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
+}
+
 }  // namespace wasm_sandbox::store::msgpack

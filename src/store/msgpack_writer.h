@@ -8,11 +8,16 @@
 
 #include <cstdint>
 #include <nlohmann/json.hpp>
+#include <string_view>
 #include <vector>
 
 namespace wasm_sandbox::store::msgpack {
 
 // Appends the encoding of `value` to *out.
 void encode(const nlohmann::json& value, std::vector<uint8_t>* out);
+
+// The encoding of `value` in a buffer of this thread's that keeps its capacity between calls
+// (one grown past 1 MiB is released at the next call): valid until this thread's next call.
+std::string_view encode_scratch(const nlohmann::json& value);
 
 }  // namespace wasm_sandbox::store::msgpack

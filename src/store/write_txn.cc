@@ -20,22 +20,18 @@ using detail::Current;
 
 namespace {
 
-// `payload` as MessagePack in a per-thread buffer that keeps its capacity between writes (one
-// grown past 1 MiB, by a large document, is released at the thread's next write); LimitExceeded
-// naming the nut if it is larger than the store allows.
+// `payload` as MessagePack (msgpack::encode_scratch: valid until this thread's next encoding);
+// LimitExceeded naming the nut if it is larger than the store allows.
 Result<std::string_view> encode(const detail::StoreState& state, std::string_view tree,
                                 std::string_view id, const nlohmann::json& payload) {
-  thread_local std::vector<uint8_t> body;
-  body.clear();
-  if (body.capacity() > (size_t{1} << 20)) body.shrink_to_fit();
-  msgpack::encode(payload, &body);
+  const std::string_view body = msgpack::encode_scratch(payload);
   if (body.size() > state.options.max_document_bytes) {
     return Error(ErrorKind::LimitExceeded,
                  names::where(tree, id) + ": document of " + std::to_string(body.size()) +
                      " bytes (encoded) is larger than StoreOptions::max_document_bytes (" +
                      std::to_string(state.options.max_document_bytes) + ")");
   }
-  return std::string_view(reinterpret_cast<const char*>(body.data()), body.size());
+  return body;
 }
 
 // The checks every write of `id` to `tree` starts with.

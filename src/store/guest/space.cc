@@ -71,16 +71,6 @@ bool parse_usage(std::string_view bytes, GuestUsage* out) {
   return true;
 }
 
-// `document`'s MessagePack, as WriteTxn::stash encodes it (the same encoder), in a per-thread
-// buffer that keeps its capacity between puts (one grown past 1 MiB is released at the next).
-std::string_view encode(const json& document) {
-  thread_local std::vector<uint8_t> bytes;
-  bytes.clear();
-  if (bytes.capacity() > (size_t{1} << 20)) bytes.shrink_to_fit();
-  msgpack::encode(document, &bytes);
-  return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
-}
-
 // The failure for a nut whose payload is not one MessagePack value: crack()'s message.
 SpaceResult corrupt(std::string_view tree, std::string_view id) {
   return SpaceResult::failure(GuestCode::Failed, names::where(tree, id) + ": corrupt stored value");
@@ -261,8 +251,9 @@ SpaceResult Space::put(std::string_view key, std::string_view json_text) const {
   if (!document.ok()) {
     return SpaceResult::failure(GuestCode::BadJson, where(key) + ": " + document.error().message());
   }
-  // Measured on the bytes the stash will store (the same encoder), as every stored nut is.
-  const std::optional<uint64_t> cost = nut_cost(key.size(), encode(*document));
+  // Measured on the bytes the stash will store (the same encoder), as every stored nut is; the
+  // view is used at once, before the stash reuses the buffer.
+  const std::optional<uint64_t> cost = nut_cost(key.size(), msgpack::encode_scratch(*document));
   if (!cost) {
     return SpaceResult::failure(GuestCode::Failed, where(key) + ": its MessagePack is not valid");
   }
