@@ -8,7 +8,6 @@
 
 #include <cstring>
 #include <optional>
-#include <vector>
 
 #include "store/json_text.h"
 #include "store/msgpack_text.h"
